@@ -234,3 +234,34 @@ Body body_new(Module *m, int n_insts, int n_yield) {
   b.yields = must_alloc(&m->arena, sizeof(int) * (size_t)(n_yield ? n_yield : 1));
   return b;
 }
+
+static int expr_single_dim(const AffineExpr *e, int n_loops) {
+  int dim = -1;
+  if (e->cst != 0) return -1;
+  for (int d = 0; d < n_loops; d++) {
+    if (e->coef[d] == 0) continue;
+    if (e->coef[d] != 1 || dim >= 0) return -1;
+    dim = d;
+  }
+  return dim;
+}
+
+bool generic_loop_ranges(const Op *op, int64_t *ranges) {
+  const OpAttrs *a = &op->attrs;
+  KILN_ASSERT(op->kind == KILN_OP_GENERIC && a->n_maps == op->n_in + op->n_out);
+  bool known[KILN_MAX_RANK] = {0};
+  for (int k = 0; k < a->n_maps; k++) {
+    const Value *v = k < op->n_in ? op->in[k] : op->out[k - op->n_in];
+    const AffineMap *m = &a->maps[k];
+    for (int r = 0; r < m->n_results && r < v->type.rank; r++) {
+      int d = expr_single_dim(&m->results[r], a->n_loops);
+      if (d >= 0 && !known[d]) {
+        known[d] = true;
+        ranges[d] = v->type.dims[r];
+      }
+    }
+  }
+  for (int d = 0; d < a->n_loops; d++)
+    if (!known[d]) return false;
+  return true;
+}

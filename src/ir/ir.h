@@ -278,6 +278,10 @@ AffineMap affine_identity(int n_loops);
 /* Map for a tensor of rank `rank` broadcast (numpy rules, trailing-aligned) into the
  * `n_loops` loops of an output of shape out_dims: size-1 dims map to constant 0. */
 AffineMap affine_broadcast(int rank, const int64_t *dims, int n_loops, const int64_t *out_dims);
+/* Loop ranges of a GENERIC, read off its maps: loop d's range is the dim of the first
+ * operand (inputs, then outputs) whose map has a result that is exactly d (coef 1, cst 0).
+ * Returns false if some loop is not determined that way (the verifier reports it). */
+bool generic_loop_ranges(const Op *op, int64_t *ranges);
 /* Allocates a Body of n insts in the module's arena. */
 Body body_new(Module *m, int n_insts, int n_yield);
 

@@ -1,0 +1,18 @@
+/* import.h — ONNX import (protobuf-c over Debian's onnx.proto). */
+#ifndef KILN_IMPORT_H
+#define KILN_IMPORT_H
+
+#include "ir/ir.h"
+
+/* Imports an ONNX ModelProto from memory into a new module whose main function has the
+ * graph's real inputs (initializers excluded) as arguments and the graph outputs as
+ * results. `base_dir` is where external-data files are looked up (the model's folder).
+ * Shapes are all static after import: shape subgraphs are folded to constants, and
+ * dynamic input dims (dim_param or missing) are taken as 1 (batch-1 inference).
+ * On error *out is NULL and d names the node, op type and what is wrong. */
+KilnStatus onnx_import(const uint8_t *data, size_t size, const char *base_dir, Module **out,
+                       Diag *d);
+/* Reads the file and calls onnx_import with its directory as base_dir. */
+KilnStatus onnx_import_file(const char *path, Module **out, Diag *d);
+
+#endif

@@ -1,0 +1,27 @@
+/* interp.h — the reference interpreter: plain loops for every IR op.
+ *
+ * The oracle for every pass (--verify-each) and the `kiln run` path on .onnx/.mlir until
+ * the compiled backend exists. Obviously-correct first, then fast enough (DeepLabV3 at
+ * 513x513 in well under a minute). Depends on ir/ and support/ only. */
+#ifndef KILN_INTERP_H
+#define KILN_INTERP_H
+
+#include "ir/ir.h"
+
+/* A dense, C-order tensor owning malloc'd data (not arena: tensors outlive passes). */
+typedef struct Tensor {
+  TensorType type;
+  void *data;
+  size_t nbytes;
+} Tensor;
+
+/* NULL on allocation failure or overflowing size. Data zeroed. */
+Tensor *tensor_new(TensorType t);
+void tensor_free(Tensor *t);
+
+/* Runs f. inputs[i] must match f->args[i]'s type exactly (else KILN_ERR_INVALID naming the
+ * input). On success outputs[i] (f->n_results of them) are new tensors the caller frees.
+ * On failure no output is left allocated. */
+KilnStatus interp_run(const Func *f, Tensor *const *inputs, Tensor **outputs, Diag *d);
+
+#endif
