@@ -70,4 +70,26 @@ int checked_add_i64(int64_t a, int64_t b, int64_t *out);
 /* Reads a whole file into malloc'd memory. Caller frees *data. */
 KilnStatus file_read_all(const char *path, uint8_t **data, size_t *size, Diag *d);
 
+/* ---- npy.c ------------------------------------------------------------ */
+
+/* A NumPy .npy array (format 1.0-3.0, C order only). `descr` is the dtype string of
+ * the header, normalised to little-endian ("<f4", "|i1", "|b1" ...). */
+#define NPY_MAX_RANK 8
+typedef struct NpyArray {
+  char descr[8];
+  int rank;
+  int64_t dims[NPY_MAX_RANK];
+  size_t itemsize;
+  void *data;     /* malloc'd */
+  size_t nbytes;
+} NpyArray;
+
+/* Parses .npy bytes; copies the payload. Fortran order, big-endian, object or unknown
+ * dtypes, bad headers and short payloads are KILN_ERR_INVALID naming `what` (a path). */
+KilnStatus npy_parse(const uint8_t *buf, size_t size, const char *what, NpyArray *out, Diag *d);
+KilnStatus npy_read(const char *path, NpyArray *out, Diag *d);
+KilnStatus npy_write(const char *path, const char *descr, int rank, const int64_t *dims,
+                     const void *data, size_t nbytes, Diag *d);
+void npy_free(NpyArray *a);
+
 #endif
