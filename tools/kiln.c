@@ -1,2 +1,342 @@
-#include <stdio.h>
-int main(void){puts("kiln");return 0;}
+/* kiln.c — the command-line face of Kiln: one binary, one subcommand per job, in the
+ * style of iree-compile / iree-run-module.
+ *
+ *   kiln print MODEL            the IR after import (MLIR text)
+ *   kiln run MODEL [...]        run on .npy or random inputs, write one .npy per output
+ *
+ * MODEL is an ONNX file, or Kiln MLIR text when its name ends in ".mlir". Every error is
+ * one line "kiln: error: ..." on stderr and exit status 1; usage errors exit 2. */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "import/import.h"
+#include "interp/interp.h"
+#include "ir/ir.h"
+
+enum { EXIT_ERR = 1, EXIT_USAGE = 2 };
+
+typedef struct Command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+  const char *usage;
+} Command;
+
+static int fail(const Diag *d) {
+  fprintf(stderr, "kiln: error: %s\n", d->msg[0] ? d->msg : status_name(d->status));
+  return EXIT_ERR;
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg) {
+  fprintf(stderr, "kiln %s: ", cmd);
+  fprintf(stderr, fmt, arg);
+  fprintf(stderr, "\n(see 'kiln %s --help')\n", cmd);
+  return EXIT_USAGE;
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static bool is_help(const char *a) { return !strcmp(a, "--help") || !strcmp(a, "-h"); }
+
+/* Matches "--name=value" or "--name value"; advances *i past what it used. */
+static const char *flag_value(int argc, char **argv, int *i, const char *name) {
+  size_t n = strlen(name);
+  if (strncmp(argv[*i], name, n) != 0) return NULL;
+  if (argv[*i][n] == '=') return argv[*i] + n + 1;
+  if (argv[*i][n] == 0 && *i + 1 < argc) return argv[++*i];
+  return NULL;
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+static KilnStatus load_model(const char *path, Module **out, Diag *d) {
+  *out = NULL;
+  if (!has_suffix(path, ".mlir")) return onnx_import_file(path, out, d);
+  uint8_t *text;
+  size_t len;
+  KilnStatus st = file_read_all(path, &text, &len, d);
+  if (st) return st;
+  st = module_parse((const char *)text, len, path, out, d);
+  free(text);
+  return st;
+}
+
+/* ---- tensors <-> .npy ------------------------------------------------------ */
+
+static const char *const dtype_descr[KILN_DTYPE_COUNT] = {
+  [KILN_F32] = "<f4", [KILN_F16] = "<f2", [KILN_BF16] = "<u2", [KILN_I8] = "|i1",
+  [KILN_U8] = "|u1",  [KILN_I32] = "<i4", [KILN_I64] = "<i8",  [KILN_BOOL] = "|b1",
+};
+
+static KilnStatus tensor_from_npy(const char *path, const Value *arg, const char *arg_name,
+                                  Tensor **out, Diag *d) {
+  NpyArray a;
+  KilnStatus st = npy_read(path, &a, d);
+  if (st) return st;
+  char want[160], got[160] = "";
+  type_str(&arg->type, want, sizeof want);
+  for (int i = 0; i < a.rank; i++)
+    snprintf(got + strlen(got), sizeof got - strlen(got), "%lldx", (long long)a.dims[i]);
+  bool same = strcmp(a.descr, dtype_descr[arg->type.dtype]) == 0 && a.rank == arg->type.rank;
+  for (int i = 0; same && i < a.rank; i++) same = a.dims[i] == arg->type.dims[i];
+  if (!same) {
+    diag_error(d, KILN_ERR_INVALID, "%s: input '%s' expects %s, the file holds %s of dtype '%s'",
+               path, arg_name, want, got[0] ? got : "a scalar", a.descr);
+    npy_free(&a);
+    return KILN_ERR_INVALID;
+  }
+  Tensor *t = tensor_new(arg->type);
+  if (!t) {
+    npy_free(&a);
+    return diag_error(d, KILN_ERR_NOMEM, "%s: out of memory", path);
+  }
+  memcpy(t->data, a.data, t->nbytes);
+  npy_free(&a);
+  *out = t;
+  return KILN_OK;
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* Floats uniform in [-1, 1); integers uniform in [0, 4) so they are valid as indices. */
+static Tensor *tensor_random(TensorType type, uint64_t *seed) {
+  Tensor *t = tensor_new(type);
+  if (!t) return NULL;
+  int64_t n = type_numel(&type);
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t r = splitmix64(seed);
+    float f = (float)((double)(r >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0);
+    switch (type.dtype) {
+    case KILN_F32: ((float *)t->data)[i] = f; break;
+    case KILN_F16: ((uint16_t *)t->data)[i] = f32_to_f16(f); break;
+    case KILN_BF16: ((uint16_t *)t->data)[i] = f32_to_bf16(f); break;
+    case KILN_I8: ((int8_t *)t->data)[i] = (int8_t)(r % 4); break;
+    case KILN_U8: ((uint8_t *)t->data)[i] = (uint8_t)(r % 4); break;
+    case KILN_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 4); break;
+    case KILN_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 4); break;
+    case KILN_BOOL: ((uint8_t *)t->data)[i] = (uint8_t)(r & 1); break;
+    default: kiln_unreachable();
+    }
+  }
+  return t;
+}
+
+static double tensor_get(const Tensor *t, int64_t i) {
+  switch (t->type.dtype) {
+  case KILN_F32: return ((const float *)t->data)[i];
+  case KILN_F16: return f16_to_f32(((const uint16_t *)t->data)[i]);
+  case KILN_BF16: return bf16_to_f32(((const uint16_t *)t->data)[i]);
+  case KILN_I8: return ((const int8_t *)t->data)[i];
+  case KILN_U8: case KILN_BOOL: return ((const uint8_t *)t->data)[i];
+  case KILN_I32: return ((const int32_t *)t->data)[i];
+  case KILN_I64: return (double)((const int64_t *)t->data)[i];
+  default: kiln_unreachable();
+  }
+}
+
+static void print_summary(const char *name, const Tensor *t) {
+  char ty[160];
+  int64_t n = type_numel(&t->type);
+  double lo = INFINITY, hi = -INFINITY, sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double v = tensor_get(t, i);
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+    sum += v;
+  }
+  printf("  %-24s %-28s min %-12.6g max %-12.6g mean %.6g\n", name,
+         type_str(&t->type, ty, sizeof ty), lo, hi, n ? sum / (double)n : 0.0);
+}
+
+/* Output files are named after the graph output, with path separators made safe. */
+static void output_path(char *buf, size_t n, const char *dir, const char *name) {
+  int k = snprintf(buf, n, "%s/", dir);
+  for (const char *p = name; *p && (size_t)k + 5 < n; p++)
+    buf[k++] = (strchr("/\\:", *p) || (unsigned char)*p < 32) ? '_' : *p;
+  snprintf(buf + k, n - (size_t)k, ".npy");
+}
+
+/* ---- kiln print ---------------------------------------------------------- */
+
+static int cmd_print(int argc, char **argv) {
+  const char *model = NULL;
+  PrintOptions opt = {.elide_above = 16};
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    if ((v = flag_value(argc, argv, &i, "--elide-above"))) opt.elide_above = atoll(v);
+    else if (!strcmp(argv[i], "--emit-resources")) opt.emit_resources = true;
+    else if (argv[i][0] == '-') return usage_error("print", "unknown option '%s'", argv[i]);
+    else if (model) return usage_error("print", "unexpected argument '%s'", argv[i]);
+    else model = argv[i];
+  }
+  if (!model) return usage_error("print", "%s", "missing MODEL");
+  Diag d = {0};
+  Module *m;
+  if (load_model(model, &m, &d)) return fail(&d);
+  module_print(m, stdout, &opt);
+  module_free(m);
+  return 0;
+}
+
+/* ---- kiln run ------------------------------------------------------------ */
+
+typedef struct RunArgs {
+  const char *model, *out_dir;
+  const char *inputs[64];
+  int n_inputs;
+  bool random;
+  uint64_t seed;
+} RunArgs;
+
+static int parse_run_args(int argc, char **argv, RunArgs *a) {
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    if ((v = flag_value(argc, argv, &i, "--input"))) {
+      if (a->n_inputs == (int)ARRAY_LEN(a->inputs)) return usage_error("run", "%s", "too many --input");
+      a->inputs[a->n_inputs++] = v;
+    } else if ((v = flag_value(argc, argv, &i, "--random-inputs"))) {
+      char *end;
+      a->random = true;
+      a->seed = strtoull(v, &end, 10);
+      if (*end || !*v) return usage_error("run", "--random-inputs needs an integer SEED, got '%s'", v);
+    } else if ((v = flag_value(argc, argv, &i, "--output-dir"))) {
+      a->out_dir = v;
+    } else if (argv[i][0] == '-') {
+      return usage_error("run", "unknown option '%s'", argv[i]);
+    } else if (a->model) {
+      return usage_error("run", "unexpected argument '%s'", argv[i]);
+    } else {
+      a->model = argv[i];
+    }
+  }
+  if (!a->model) return usage_error("run", "%s", "missing MODEL");
+  if (a->random && a->n_inputs) return usage_error("run", "%s", "give --input files or --random-inputs, not both");
+  return 0;
+}
+
+static KilnStatus make_inputs(const Func *f, const RunArgs *a, Tensor **ins, Diag *d) {
+  if (!a->random && a->n_inputs != f->n_args)
+    return diag_error(d, KILN_ERR_INVALID, "the model has %d inputs, %d --input files given%s",
+                      f->n_args, a->n_inputs, a->n_inputs ? "" : " (or use --random-inputs SEED)");
+  uint64_t seed = a->seed;
+  for (int i = 0; i < f->n_args; i++) {
+    const char *name = f->arg_names[i] ? f->arg_names[i] : "?";
+    if (a->random) {
+      ins[i] = tensor_random(f->args[i]->type, &seed);
+      if (!ins[i]) return diag_error(d, KILN_ERR_NOMEM, "input '%s': out of memory", name);
+    } else {
+      KilnStatus st = tensor_from_npy(a->inputs[i], f->args[i], name, &ins[i], d);
+      if (st) return st;
+    }
+  }
+  return KILN_OK;
+}
+
+static KilnStatus write_outputs(const Func *f, Tensor **outs, const char *dir, Diag *d) {
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    return diag_error(d, KILN_ERR_IO, "%s: cannot create output directory: %s", dir, strerror(errno));
+  for (int i = 0; i < f->n_results; i++) {
+    char path[4096];
+    output_path(path, sizeof path, dir, f->result_names[i]);
+    const Tensor *t = outs[i];
+    KilnStatus st = npy_write(path, dtype_descr[t->type.dtype], t->type.rank, t->type.dims,
+                              t->data, t->nbytes, d);
+    if (st) return st;
+    printf("  wrote %s\n", path);
+  }
+  return KILN_OK;
+}
+
+static int cmd_run(int argc, char **argv) {
+  RunArgs a = {0};
+  int rc = parse_run_args(argc, argv, &a);
+  if (rc) return rc;
+  Diag d = {0};
+  Module *m;
+  if (load_model(a.model, &m, &d)) return fail(&d);
+  const Func *f = m->main;
+  Tensor **ins = calloc((size_t)f->n_args + 1, sizeof *ins);
+  Tensor **outs = calloc((size_t)f->n_results + 1, sizeof *outs);
+  KilnStatus st = ins && outs ? make_inputs(f, &a, ins, &d)
+                              : diag_error(&d, KILN_ERR_NOMEM, "out of memory");
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  if (!st) st = interp_run(f, ins, outs, &d);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  if (!st) {
+    printf("ran %s with the reference interpreter in %.3f s\n", a.model,
+           (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+    for (int i = 0; i < f->n_results; i++) print_summary(f->result_names[i], outs[i]);
+    if (a.out_dir) st = write_outputs(f, outs, a.out_dir, &d);
+  }
+  for (int i = 0; ins && i < f->n_args; i++) tensor_free(ins[i]);
+  for (int i = 0; outs && i < f->n_results; i++) tensor_free(outs[i]);
+  free(ins);
+  free(outs);
+  module_free(m);
+  return st ? fail(&d) : 0;
+}
+
+/* ---- dispatch ---------------------------------------------------------------- */
+
+static const Command commands[] = {
+  {"print", cmd_print, "print the IR of a model as MLIR text",
+   "usage: kiln print MODEL [--elide-above N] [--emit-resources]\n"
+   "  MODEL              an .onnx file, or Kiln MLIR text (.mlir)\n"
+   "  --elide-above N    print constants with more than N elements as dense_resource\n"
+   "                     handles (default 16)\n"
+   "  --emit-resources   also print the elided data (dialect_resources section)\n"},
+  {"run", cmd_run, "run a model on .npy or random inputs",
+   "usage: kiln run MODEL [--input FILE.npy]... [--random-inputs SEED] [--output-dir DIR]\n"
+   "  MODEL              an .onnx file, or Kiln MLIR text (.mlir)\n"
+   "  --input FILE.npy   one per graph input, in order (C order, exact dtype and shape)\n"
+   "  --random-inputs S  fill every input from seed S instead (floats in [-1,1),\n"
+   "                     integers in [0,4))\n"
+   "  --output-dir DIR   write one DIR/<output name>.npy per graph output\n"
+   "Prints each output's shape, min, max and mean.\n"},
+};
+
+static void print_usage(FILE *out) {
+  fprintf(out, "usage: kiln COMMAND [ARGS]   (kiln COMMAND --help for details)\n\ncommands:\n");
+  for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf(out, "\n  --version  print the version\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return EXIT_USAGE;
+  }
+  if (is_help(argv[1]) || !strcmp(argv[1], "help")) {
+    print_usage(stdout);
+    return 0;
+  }
+  if (!strcmp(argv[1], "--version")) {
+    printf("kiln %s\n", KILN_VERSION);
+    return 0;
+  }
+  for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+    if (strcmp(argv[1], commands[i].name)) continue;
+    for (int k = 2; k < argc; k++)
+      if (is_help(argv[k])) {
+        fputs(commands[i].usage, stdout);
+        return 0;
+      }
+    return commands[i].run(argc - 1, argv + 1);
+  }
+  fprintf(stderr, "kiln: unknown command '%s'\n", argv[1]);
+  print_usage(stderr);
+  return EXIT_USAGE;
+}

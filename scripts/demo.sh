@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Command 1 of the README: install dependencies, build Kiln, generate the default model
+# (DeepLabV3 with a MobileNetV2 backbone at 513x513, random weights, fixed seed) and run
+# it, printing the output summary.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_PYTHON="$root/.venv/bin/python" >/dev/null
+cmake --build build -j2
+cmake --build build --target models
+model=build/models/deeplabv3_mobilenet_v2.onnx
+echo "== kiln print $model (first lines)"
+build/kiln print "$model" | head -n 12
+echo "== kiln run $model --random-inputs 1"
+build/kiln run "$model" --random-inputs 1 --output-dir build/demo
