@@ -63,6 +63,76 @@ class DeepLabV3MobileNetV2(nn.Module):
         return F.interpolate(y, size=size, mode="bilinear", align_corners=False)
 
 
+def to_tf2onnx_style(src, dst):
+    """Rewrites a PyTorch DeepLabV3 export the way tf2onnx would have produced it:
+    NHWC graph input + Transpose to NCHW, explicit Pad nodes (TensorFlow SAME padding)
+    in front of the stride-2 convs instead of conv padding, and a Transpose to NHWC before
+    the output. ReLU6 is already Clip in the PyTorch export."""
+    import onnx
+    from onnx import helper
+    m = onnx.load(src)
+    g = m.graph
+    nodes = []
+    for n in g.node:
+        attrs = {a.name: a for a in n.attribute}
+        strides = list(attrs["strides"].ints) if "strides" in attrs else [1, 1]
+        pads = list(attrs["pads"].ints) if "pads" in attrs else [0, 0, 0, 0]
+        if n.op_type == "Conv" and strides == [2, 2] and any(pads):
+            padded = n.input[0] + "__tfpad_" + n.name
+            pad_vals = helper.make_tensor(padded + "_pads", onnx.TensorProto.INT64, [8],
+                                          [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])
+            g.initializer.append(pad_vals)
+            nodes.append(helper.make_node("Pad", [n.input[0], pad_vals.name], [padded],
+                                          name=n.name + "/pad", mode="constant"))
+            n.input[0] = padded
+            del attrs["pads"].ints[:]
+            attrs["pads"].ints.extend([0, 0, 0, 0])
+        nodes.append(n)
+    (inp,), (out,) = g.input, g.output
+    nchw_in = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+    nchw_out = [d.dim_value for d in out.type.tensor_type.shape.dim]
+    old_in, old_out = inp.name, out.name
+    new_in = helper.make_tensor_value_info("input_nhwc", onnx.TensorProto.FLOAT,
+                                           [nchw_in[0], nchw_in[2], nchw_in[3], nchw_in[1]])
+    new_out = helper.make_tensor_value_info("output_nhwc", onnx.TensorProto.FLOAT,
+                                            [nchw_out[0], nchw_out[2], nchw_out[3], nchw_out[1]])
+    nodes.insert(0, helper.make_node("Transpose", ["input_nhwc"], [old_in], name="input_to_nchw",
+                                     perm=[0, 3, 1, 2]))
+    nodes.append(helper.make_node("Transpose", [old_out], ["output_nhwc"], name="output_to_nhwc",
+                                  perm=[0, 2, 3, 1]))
+    del g.node[:]
+    g.node.extend(nodes)
+    del g.input[:]
+    g.input.append(new_in)
+    del g.output[:]
+    g.output.append(new_out)
+    onnx.checker.check_model(m)
+    onnx.save(m, dst)
+
+
+def to_qdq(src, dst, seed=SEED):
+    """int8 QDQ form as ONNX Runtime's quantize_static makes it (u8 activations, s8
+    weights, per-tensor), calibrated on random data from a fixed seed."""
+    import numpy as np
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+    model = onnx.load(src, load_external_data=False)
+    inp = model.graph.input[0]
+    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+    rng = np.random.default_rng(seed)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.left = [{inp.name: rng.uniform(-1, 1, shape).astype(np.float32)} for _ in range(2)]
+
+        def get_next(self):
+            return self.left.pop() if self.left else None
+
+    quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
 def build(name):
     """Returns (model, input shape) for a suite name."""
     import torchvision.models as tvm
@@ -70,6 +140,14 @@ def build(name):
         return DeepLabV3MobileNetV2(), (1, 3, 513, 513)
     if name == "deeplabv3_mobilenet_v2_small":  # same graph at 129x129: quick tests
         return DeepLabV3MobileNetV2(), (1, 3, 129, 129)
+    if name == "deeplabv3_mobilenet_v3_large":
+        from torchvision.models.segmentation import deeplabv3_mobilenet_v3_large
+        return (deeplabv3_mobilenet_v3_large(weights=None, weights_backbone=None,
+                                             aux_loss=False), (1, 3, 513, 513))
+    if name == "lraspp_mobilenet_v3_large":
+        from torchvision.models.segmentation import lraspp_mobilenet_v3_large
+        return (lraspp_mobilenet_v3_large(weights=None, weights_backbone=None),
+                (1, 3, 513, 513))
     if name == "mobilenet_v2":
         return tvm.mobilenet_v2(weights=None), (1, 3, 224, 224)
     if name == "resnet50":
@@ -79,10 +157,39 @@ def build(name):
     raise SystemExit(f"gen_models.py: unknown model '{name}'")
 
 
+class OutputOnly(nn.Module):
+    """torchvision segmentation models return a dict; export its 'out' tensor."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        y = self.m(x)
+        return y["out"] if isinstance(y, dict) else y
+
+
+DERIVED = {  # name -> (source model, rewrite)
+    "deeplabv3_mobilenet_v2_tf": ("deeplabv3_mobilenet_v2", to_tf2onnx_style),
+    "deeplabv3_mobilenet_v2_tf_int8": ("deeplabv3_mobilenet_v2_tf", to_qdq),
+    "deeplabv3_mobilenet_v2_small_tf": ("deeplabv3_mobilenet_v2_small", to_tf2onnx_style),
+    "deeplabv3_mobilenet_v2_small_tf_int8": ("deeplabv3_mobilenet_v2_small_tf", to_qdq),
+}
+
+
 def export(name, path):
+    if name in DERIVED:
+        src_name, rewrite = DERIVED[name]
+        src = os.path.join(os.path.dirname(path), src_name + ".onnx")
+        ensure(src_name, src)
+        rewrite(src, path + ".tmp")
+        os.replace(path + ".tmp", path)
+        print(f"gen_models: wrote {path}", flush=True)
+        return
     torch.manual_seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
     model, shape = build(name)
+    model = OutputOnly(model)
     randomize_bn(model, gen)
     model.eval()
     x = torch.rand(shape, generator=gen)
@@ -102,12 +209,15 @@ def main():
         raise SystemExit(__doc__)
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    me = os.path.getmtime(__file__)
     for name in sys.argv[2:] or DEFAULT:
-        path = os.path.join(out, name + ".onnx")
-        if os.path.exists(path) and os.path.getmtime(path) >= me:
-            continue
-        export(name, path)
+        ensure(name, os.path.join(out, name + ".onnx"))
+
+
+def ensure(name, path):
+    """Exports `name` unless a copy newer than this script exists."""
+    if os.path.exists(path) and os.path.getmtime(path) >= os.path.getmtime(__file__):
+        return
+    export(name, path)
 
 
 if __name__ == "__main__":
