@@ -72,8 +72,12 @@ int main(void) {
   x.n1->attrs.body.insts[0].imm_i = 5;
   expect(&x, "reads block argument 5");
 
-  x = build(); /* operand written behind the use list's back */
+  x = build(); /* operand written behind the use list's back: n1 keeps a stale use, found first */
   x.tr->in[0] = x.f->args[0];
+  expect(&x, "op 'n1' (kiln.generic): result 0 has a stale use");
+
+  x = build(); /* a use list entry dropped while the operand stays */
+  x.n1->out[0]->uses = NULL;
   expect(&x, "op 'tr' (kiln.transpose): operand 0 is missing from its use list");
 
   x = build(); /* use before definition: move the transpose in front of its producer */
