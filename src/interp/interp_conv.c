@@ -1,0 +1,311 @@
+/* interp_conv.c — CONV2D (NCHW, NHWC, groups), DEPTHWISE_CONV2D and CONV_TRANSPOSE2D.
+ *
+ * All sums accumulate in f32 (other dtypes are staged through f32, interp_f32.c), in an
+ * order that keeps the innermost loop contiguous and free of bounds checks:
+ *  - NCHW: per output channel plane, for each (input channel, kh, kw) add w * the shifted
+ *    input rows into the plane; the valid ow range per kw is computed once, invalid rows
+ *    are skipped. Four output channels share each input row pass (fewer input loads).
+ *  - NHWC: per output pixel, for each valid (kh, kw) and input channel, add x * a
+ *    contiguous weight row over the output channels (depthwise: over the channels).
+ *  - conv-transpose: scatter x * w into the output with explicit bounds checks (rare op).
+ * Padding is zero padding; pads are top, left, bottom, right. Every shape the loops rely
+ * on (weights, bias, the result's spatial size) is checked first, so a wrong result type
+ * is a KILN_ERR_INVALID, never an out-of-bounds access. */
+#include "interp_impl.h"
+
+typedef struct ConvGeom {
+  int64_t N, C, H, W;       /* input batch, channels, height, width */
+  int64_t F, OH, OW;        /* output channels, height, width */
+  int64_t KH, KW, G;        /* kernel size, groups */
+  int64_t sh, sw, dh, dw;   /* strides, dilations */
+  int64_t pt, pl, pb, pr;   /* pads */
+} ConvGeom;
+
+typedef void (*ConvKernel)(const ConvGeom *g, const float *x, const float *w,
+                           const float *b, float *y);
+
+/* ---- geometry checks --------------------------------------------------------------- */
+
+static KilnStatus check_attrs(const Op *op, ConvGeom *g, Diag *d) {
+  const OpAttrs *a = &op->attrs;
+  g->sh = a->strides[0], g->sw = a->strides[1], g->dh = a->dilations[0], g->dw = a->dilations[1];
+  g->pt = a->pads[0], g->pl = a->pads[1], g->pb = a->pads[2], g->pr = a->pads[3];
+  if (g->sh < 1 || g->sw < 1 || g->dh < 1 || g->dw < 1 || g->pt < 0 || g->pl < 0 ||
+      g->pb < 0 || g->pr < 0)
+    return diag_error(d, KILN_ERR_INVALID, OPFMT ": strides and dilations must be >= 1, "
+                      "pads >= 0", OPARG(op));
+  if (op->n_in < 2 || op->n_in > 3 || op->n_out != 1 || op->out[0]->type.rank != 4 ||
+      op->in[0]->type.rank != 4 || (op->n_in == 3 && op->in[2]->type.rank != 1))
+    return diag_error(d, KILN_ERR_INVALID,
+                      OPFMT ": expects (x rank 4, w [, bias rank 1]) -> one rank-4 result",
+                      OPARG(op));
+  return KILN_OK;
+}
+
+/* Forward conv output size for one spatial dim. */
+static int64_t conv_out(int64_t in, int64_t pad, int64_t k, int64_t s, int64_t dil) {
+  int64_t span = in + pad - dil * (k - 1) - 1;
+  return span < 0 ? 0 : span / s + 1;
+}
+
+static KilnStatus check_out(const Op *op, const ConvGeom *g, bool nchw, Diag *d) {
+  const int64_t *od = op->out[0]->type.dims;
+  int64_t want[4] = {g->N, g->F, g->OH, g->OW};
+  if (!nchw) want[1] = g->OH, want[2] = g->OW, want[3] = g->F;
+  static const char *what[4] = {"result dim 0", "result dim 1", "result dim 2", "result dim 3"};
+  for (int i = 0; i < 4; i++)
+    if (od[i] != want[i]) return bad_dim(op, what[i], want[i], od[i], d);
+  if (op->n_in == 3 && op->in[2]->type.dims[0] != g->F)
+    return bad_dim(op, "bias size", g->F, op->in[2]->type.dims[0], d);
+  if (g->OH < 1 || g->OW < 1)
+    return diag_error(d, KILN_ERR_INVALID, OPFMT ": kernel larger than padded input",
+                      OPARG(op));
+  return KILN_OK;
+}
+
+/* x and w dims of CONV2D / DEPTHWISE_CONV2D into g. */
+static KilnStatus geom_forward(const Op *op, bool depthwise, ConvGeom *g, Diag *d) {
+  KilnStatus st = check_attrs(op, g, d);
+  if (st) return st;
+  const int64_t *x = op->in[0]->type.dims, *w = op->in[1]->type.dims;
+  bool nchw = op->attrs.layout == LAYOUT_NCHW;
+  int wrank = op->in[1]->type.rank;
+  if (wrank != (depthwise ? 3 : 4))
+    return bad_dim(op, "weight rank", depthwise ? 3 : 4, wrank, d);
+  g->N = x[0], g->C = nchw ? x[1] : x[3], g->H = nchw ? x[2] : x[1], g->W = nchw ? x[3] : x[2];
+  int64_t wc;
+  if (depthwise) {
+    g->G = g->C, g->F = g->C, wc = g->C;
+    g->KH = nchw ? w[1] : w[0], g->KW = nchw ? w[2] : w[1];
+    wc = nchw ? w[0] : w[2];
+    if (wc != g->C) return bad_dim(op, "weight channels", g->C, wc, d);
+  } else {
+    g->G = op->attrs.groups;
+    g->F = nchw ? w[0] : w[3], wc = nchw ? w[1] : w[2];
+    g->KH = nchw ? w[2] : w[0], g->KW = nchw ? w[3] : w[1];
+    if (g->G < 1 || g->F % g->G) return bad_dim(op, "groups dividing F", g->F, g->G, d);
+    if (wc * g->G != g->C) return bad_dim(op, "weight channels * groups", g->C, wc * g->G, d);
+  }
+  g->OH = conv_out(g->H, g->pt + g->pb, g->KH, g->sh, g->dh);
+  g->OW = conv_out(g->W, g->pl + g->pr, g->KW, g->sw, g->dw);
+  return check_out(op, g, nchw, d);
+}
+
+static KilnStatus geom_transpose(const Op *op, ConvGeom *g, Diag *d) {
+  KilnStatus st = check_attrs(op, g, d);
+  if (st) return st;
+  const int64_t *x = op->in[0]->type.dims, *w = op->in[1]->type.dims;
+  const int64_t *op_pad = op->attrs.output_padding;
+  if (op->in[1]->type.rank != 4) return bad_dim(op, "weight rank", 4, op->in[1]->type.rank, d);
+  g->N = x[0], g->C = x[1], g->H = x[2], g->W = x[3];
+  g->G = op->attrs.groups;
+  g->KH = w[2], g->KW = w[3];
+  if (g->G < 1 || g->C % g->G) return bad_dim(op, "groups dividing C", g->C, g->G, d);
+  if (w[0] != g->C) return bad_dim(op, "weight dim 0", g->C, w[0], d);
+  if (op_pad[0] < 0 || op_pad[1] < 0)
+    return diag_error(d, KILN_ERR_INVALID, OPFMT ": negative output_padding", OPARG(op));
+  g->F = w[1] * g->G;
+  g->OH = g->sh * (g->H - 1) + op_pad[0] + (g->KH - 1) * g->dh + 1 - g->pt - g->pb;
+  g->OW = g->sw * (g->W - 1) + op_pad[1] + (g->KW - 1) * g->dw + 1 - g->pl - g->pr;
+  return check_out(op, g, true, d);
+}
+
+/* ---- staging ----------------------------------------------------------------------- */
+
+static KilnStatus run_staged(const Op *op, Tensor *const *in, Tensor *out, const ConvGeom *g,
+                             ConvKernel kern, Diag *d) {
+  float *ox = NULL, *ow = NULL, *ob = NULL, *oy = NULL;
+  const float *x = f32_view(op, in[0], &ox, d);
+  const float *w = x ? f32_view(op, in[1], &ow, d) : NULL;
+  const float *b = w && op->n_in == 3 ? f32_view(op, in[2], &ob, d) : NULL;
+  float *y = w && (b || op->n_in == 2) ? f32_out(op, out, &oy, d) : NULL;
+  if (y) {
+    kern(g, x, w, b, y);
+    f32_out_finish(out, oy);
+  } else {
+    free(oy);
+  }
+  free(ox);
+  free(ow);
+  free(ob);
+  return y ? KILN_OK : KILN_ERR_NOMEM;
+}
+
+/* ---- kernels ----------------------------------------------------------------------- */
+
+/* Output columns [*lo, *hi) whose input column ow*s + off lies in [0, in). */
+static void valid_range(int64_t off, int64_t s, int64_t in, int64_t out, int64_t *lo,
+                        int64_t *hi) {
+  *lo = off >= 0 ? 0 : (-off + s - 1) / s;
+  *hi = in - 1 - off < 0 ? 0 : (in - 1 - off) / s + 1;
+  if (*hi > out) *hi = out;
+  if (*lo > *hi) *lo = *hi;
+}
+
+static void fill_bias(float *y, int64_t n, float v) {
+  for (int64_t i = 0; i < n; i++) y[i] = v;
+}
+
+/* y[nf planes] += w[j] * (input plane x shifted by tap kh, kw); nf in 1..4. */
+static void plane_acc(const ConvGeom *g, float *const *y, int nf, const float *x,
+                      const float *wv, int64_t kh, int64_t kw) {
+  int64_t off = kw * g->dw - g->pl, lo, hi, sw = g->sw;
+  valid_range(off, sw, g->W, g->OW, &lo, &hi);
+  for (int64_t oh = 0; oh < g->OH; oh++) {
+    int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+    if (ih < 0 || ih >= g->H) continue;
+    const float *xr = x + ih * g->W;
+    int64_t yo = oh * g->OW;
+    if (nf == 4) {
+      float *y0 = y[0] + yo, *y1 = y[1] + yo, *y2 = y[2] + yo, *y3 = y[3] + yo;
+      float w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3];
+      for (int64_t ow = lo; ow < hi; ow++) {
+        float xv = xr[ow * sw + off];
+        y0[ow] += w0 * xv, y1[ow] += w1 * xv, y2[ow] += w2 * xv, y3[ow] += w3 * xv;
+      }
+    } else if (sw == 1) {
+      for (int j = 0; j < nf; j++) {
+        float *yr = y[j] + yo, w0 = wv[j];
+        for (int64_t ow = lo; ow < hi; ow++) yr[ow] += w0 * xr[ow + off];
+      }
+    } else {
+      for (int j = 0; j < nf; j++) {
+        float *yr = y[j] + yo, w0 = wv[j];
+        for (int64_t ow = lo; ow < hi; ow++) yr[ow] += w0 * xr[ow * sw + off];
+      }
+    }
+  }
+}
+
+static void conv_nchw(const ConvGeom *g, const float *x, const float *w, const float *b,
+                      float *y) {
+  int64_t Cg = g->C / g->G, Fg = g->F / g->G, plane = g->OH * g->OW, K = g->KH * g->KW;
+  for (int64_t n = 0; n < g->N; n++)
+    for (int64_t f0 = 0, nf = 0; f0 < g->F; f0 += nf) {
+      int64_t gi = f0 / Fg, group_end = (gi + 1) * Fg;
+      nf = group_end - f0 < 4 ? group_end - f0 : 4; /* up to 4 channels of one group */
+      float *yp[4];
+      for (int j = 0; j < nf; j++) {
+        yp[j] = y + (n * g->F + f0 + j) * plane;
+        fill_bias(yp[j], plane, b ? b[f0 + j] : 0.0f);
+      }
+      for (int64_t c = 0; c < Cg; c++) {
+        const float *xp = x + (n * g->C + gi * Cg + c) * g->H * g->W;
+        for (int64_t t = 0; t < K; t++) {
+          float wv[4];
+          for (int j = 0; j < nf; j++) wv[j] = w[((f0 + j) * Cg + c) * K + t];
+          plane_acc(g, yp, (int)nf, xp, wv, t / g->KW, t % g->KW);
+        }
+      }
+    }
+}
+
+static void conv_nhwc(const ConvGeom *g, const float *x, const float *w, const float *b,
+                      float *y) {
+  int64_t Cg = g->C / g->G, Fg = g->F / g->G, F = g->F;
+  for (int64_t n = 0; n < g->N; n++)
+    for (int64_t oh = 0; oh < g->OH; oh++)
+      for (int64_t ow = 0; ow < g->OW; ow++) {
+        float *yp = y + ((n * g->OH + oh) * g->OW + ow) * F;
+        for (int64_t f = 0; f < F; f++) yp[f] = b ? b[f] : 0.0f;
+        for (int64_t kh = 0; kh < g->KH; kh++) {
+          int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+          if (ih < 0 || ih >= g->H) continue;
+          for (int64_t kw = 0; kw < g->KW; kw++) {
+            int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+            if (iw < 0 || iw >= g->W) continue;
+            const float *xp = x + ((n * g->H + ih) * g->W + iw) * g->C;
+            const float *wp = w + (kh * g->KW + kw) * Cg * F;  /* w[kh][kw][c][f] */
+            for (int64_t gi = 0; gi < g->G; gi++)
+              for (int64_t c = 0; c < Cg; c++) {
+                float xv = xp[gi * Cg + c], *yr = yp + gi * Fg;
+                const float *wr = wp + c * F + gi * Fg;
+                for (int64_t f = 0; f < Fg; f++) yr[f] += xv * wr[f];
+              }
+          }
+        }
+      }
+}
+
+static void dw_nchw(const ConvGeom *g, const float *x, const float *w, const float *b,
+                    float *y) {
+  int64_t plane = g->OH * g->OW, K = g->KH * g->KW;
+  for (int64_t n = 0; n < g->N; n++)
+    for (int64_t c = 0; c < g->C; c++) {
+      float *yp = y + (n * g->C + c) * plane;
+      const float *xp = x + (n * g->C + c) * g->H * g->W;
+      fill_bias(yp, plane, b ? b[c] : 0.0f);
+      for (int64_t t = 0; t < K; t++) plane_acc(g, &yp, 1, xp, &w[c * K + t], t / g->KW, t % g->KW);
+    }
+}
+
+static void dw_nhwc(const ConvGeom *g, const float *x, const float *w, const float *b,
+                    float *y) {
+  int64_t C = g->C;
+  for (int64_t n = 0; n < g->N; n++)
+    for (int64_t oh = 0; oh < g->OH; oh++)
+      for (int64_t ow = 0; ow < g->OW; ow++) {
+        float *yp = y + ((n * g->OH + oh) * g->OW + ow) * C;
+        for (int64_t c = 0; c < C; c++) yp[c] = b ? b[c] : 0.0f;
+        for (int64_t kh = 0; kh < g->KH; kh++) {
+          int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+          if (ih < 0 || ih >= g->H) continue;
+          for (int64_t kw = 0; kw < g->KW; kw++) {
+            int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+            if (iw < 0 || iw >= g->W) continue;
+            const float *xp = x + ((n * g->H + ih) * g->W + iw) * C;
+            const float *wp = w + (kh * g->KW + kw) * C;  /* w[kh][kw][c] */
+            for (int64_t c = 0; c < C; c++) yp[c] += xp[c] * wp[c];
+          }
+        }
+      }
+}
+
+/* y[n][f][ih*s - p + k*d] += x[n][c][ih] * w[c][f%Fg][k] over the group of c. */
+static void convt_nchw(const ConvGeom *g, const float *x, const float *w, const float *b,
+                       float *y) {
+  int64_t Cg = g->C / g->G, Fg = g->F / g->G, plane = g->OH * g->OW, K = g->KH * g->KW;
+  for (int64_t n = 0; n < g->N; n++)
+    for (int64_t f = 0; f < g->F; f++) fill_bias(y + (n * g->F + f) * plane, plane, b ? b[f] : 0.0f);
+  for (int64_t n = 0; n < g->N; n++)
+    for (int64_t c = 0; c < g->C; c++)
+      for (int64_t fo = 0; fo < Fg; fo++) {
+        const float *xp = x + (n * g->C + c) * g->H * g->W, *wp = w + (c * Fg + fo) * K;
+        float *yp = y + (n * g->F + (c / Cg) * Fg + fo) * plane;
+        for (int64_t ih = 0; ih < g->H; ih++)
+          for (int64_t kh = 0; kh < g->KH; kh++) {
+            int64_t oh = ih * g->sh - g->pt + kh * g->dh;
+            if (oh < 0 || oh >= g->OH) continue;
+            for (int64_t iw = 0; iw < g->W; iw++)
+              for (int64_t kw = 0; kw < g->KW; kw++) {
+                int64_t ow = iw * g->sw - g->pl + kw * g->dw;
+                if (ow >= 0 && ow < g->OW)
+                  yp[oh * g->OW + ow] += xp[ih * g->W + iw] * wp[kh * g->KW + kw];
+              }
+          }
+      }
+}
+
+/* ---- entry points ------------------------------------------------------------------ */
+
+KilnStatus exec_conv2d(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
+  ConvGeom g = {0};
+  KilnStatus st = geom_forward(op, false, &g, d);
+  if (st) return st;
+  return run_staged(op, in, out[0], &g,
+                    op->attrs.layout == LAYOUT_NCHW ? conv_nchw : conv_nhwc, d);
+}
+
+KilnStatus exec_depthwise(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
+  ConvGeom g = {0};
+  KilnStatus st = geom_forward(op, true, &g, d);
+  if (st) return st;
+  return run_staged(op, in, out[0], &g, op->attrs.layout == LAYOUT_NCHW ? dw_nchw : dw_nhwc, d);
+}
+
+KilnStatus exec_conv_transpose(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
+  ConvGeom g = {0};
+  KilnStatus st = geom_transpose(op, &g, d);
+  if (st) return st;
+  return run_staged(op, in, out[0], &g, convt_nchw, d);
+}
