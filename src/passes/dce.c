@@ -1,0 +1,28 @@
+/* dce.c — dead code elimination.
+ *
+ * Erases every op none of whose results is used by another op or returned by the
+ * function. Walks backwards so a whole dead chain goes in one sweep. Constants in the
+ * module's pool are not compacted here (the pool is an arena; unused entries cost only
+ * memory until the module is freed). */
+#include "passes.h"
+
+static bool is_returned(const Func *f, const Value *v) {
+  for (int i = 0; i < f->n_results; i++)
+    if (f->results[i] == v) return true;
+  return false;
+}
+
+static bool is_dead(const Func *f, const Op *op) {
+  for (int i = 0; i < op->n_out; i++)
+    if (op->out[i]->uses || is_returned(f, op->out[i])) return false;
+  return true;
+}
+
+KilnStatus pass_dce(Func *f, PassContext *ctx) {
+  (void)ctx;
+  for (Op *op = f->last, *prev; op; op = prev) {
+    prev = op->prev;
+    if (is_dead(f, op)) op_erase(op);
+  }
+  return KILN_OK;
+}

@@ -1,0 +1,61 @@
+/* passes.h — global optimization: one pass per file, one entry point each, and the
+ * pipeline table (pipeline.c) that orders them.
+ *
+ * A pass rewrites one function in place and returns KILN_OK, or an error status with a
+ * message in ctx->diag (user-facing problems only; broken invariants assert). Passes never
+ * call each other and never know the interpreter: what they need of it (evaluating an op
+ * on constant operands, for constant folding) comes in through PassContext hooks that the
+ * caller fills. Sectioned by defining file. */
+#ifndef KILN_PASSES_H
+#define KILN_PASSES_H
+
+#include "ir/ir.h"
+
+typedef struct PassContext PassContext;
+
+/* Evaluates `op`, all of whose operands are CONSTANT ops with data, adding one module
+ * constant per result; writes their indices to const_out. */
+typedef KilnStatus (*FoldOpFn)(Module *m, const Op *op, int *const_out, Diag *d);
+
+struct PassContext {
+  Diag *diag;
+  FoldOpFn fold_op;        /* may be NULL: constant folding is then skipped */
+  int64_t fold_max_elems;  /* largest result constant folding may create */
+};
+
+typedef KilnStatus (*PassFn)(Func *f, PassContext *ctx);
+
+typedef struct Pass {
+  const char *name;     /* as given to --print-ir-after=NAME */
+  PassFn run;
+  const char *summary;  /* one line, printed by --list-passes and the README */
+} Pass;
+
+/* ---- pipeline.c ---------------------------------------------------------- */
+
+/* The global-optimization pipeline in order; n set to its length. */
+const Pass *const *pipeline_passes(int *n);
+/* Every known pass (n set), for --list-passes. */
+const Pass *pass_all(int *n);
+/* A pass by name, whether or not it is in the default pipeline; NULL if unknown. */
+const Pass *pass_lookup(const char *name);
+
+/* Called before and after each pass (for printing and checking); return non-OK to stop. */
+typedef struct PassHooks {
+  void *user;
+  KilnStatus (*before)(void *user, const Pass *p, Func *f);
+  KilnStatus (*after)(void *user, const Pass *p, Func *f);
+} PassHooks;
+
+/* Runs passes[0..n) on m->main with the hooks around each. */
+KilnStatus pipeline_run(Module *m, const Pass *const *passes, int n, PassContext *ctx,
+                        const PassHooks *hooks);
+
+/* ---- one entry point per pass file ---------------------------------------- */
+
+KilnStatus pass_dce(Func *f, PassContext *ctx);             /* dce.c */
+KilnStatus pass_cse(Func *f, PassContext *ctx);             /* cse.c */
+KilnStatus pass_fold_constants(Func *f, PassContext *ctx);  /* fold_constants.c */
+KilnStatus pass_canonicalize(Func *f, PassContext *ctx);    /* canonicalize.c */
+
+#endif
