@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "driver/driver.h"
 #include "import/import.h"
 #include "interp/interp.h"
 #include "ir/ir.h"
@@ -100,36 +101,6 @@ static KilnStatus tensor_from_npy(const char *path, const Value *arg, const char
   npy_free(&a);
   *out = t;
   return KILN_OK;
-}
-
-static uint64_t splitmix64(uint64_t *s) {
-  uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-/* Floats uniform in [-1, 1); integers uniform in [0, 4) so they are valid as indices. */
-static Tensor *tensor_random(TensorType type, uint64_t *seed) {
-  Tensor *t = tensor_new(type);
-  if (!t) return NULL;
-  int64_t n = type_numel(&type);
-  for (int64_t i = 0; i < n; i++) {
-    uint64_t r = splitmix64(seed);
-    float f = (float)((double)(r >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0);
-    switch (type.dtype) {
-    case KILN_F32: ((float *)t->data)[i] = f; break;
-    case KILN_F16: ((uint16_t *)t->data)[i] = f32_to_f16(f); break;
-    case KILN_BF16: ((uint16_t *)t->data)[i] = f32_to_bf16(f); break;
-    case KILN_I8: ((int8_t *)t->data)[i] = (int8_t)(r % 4); break;
-    case KILN_U8: ((uint8_t *)t->data)[i] = (uint8_t)(r % 4); break;
-    case KILN_I32: ((int32_t *)t->data)[i] = (int32_t)(r % 4); break;
-    case KILN_I64: ((int64_t *)t->data)[i] = (int64_t)(r % 4); break;
-    case KILN_BOOL: ((uint8_t *)t->data)[i] = (uint8_t)(r & 1); break;
-    default: kiln_unreachable();
-    }
-  }
-  return t;
 }
 
 static double tensor_get(const Tensor *t, int64_t i) {
@@ -229,16 +200,11 @@ static KilnStatus make_inputs(const Func *f, const RunArgs *a, Tensor **ins, Dia
   if (!a->random && a->n_inputs != f->n_args)
     return diag_error(d, KILN_ERR_INVALID, "the model has %d inputs, %d --input files given%s",
                       f->n_args, a->n_inputs, a->n_inputs ? "" : " (or use --random-inputs SEED)");
-  uint64_t seed = a->seed;
+  if (a->random) return driver_random_inputs(f, a->seed, ins, d);
   for (int i = 0; i < f->n_args; i++) {
     const char *name = f->arg_names[i] ? f->arg_names[i] : "?";
-    if (a->random) {
-      ins[i] = tensor_random(f->args[i]->type, &seed);
-      if (!ins[i]) return diag_error(d, KILN_ERR_NOMEM, "input '%s': out of memory", name);
-    } else {
-      KilnStatus st = tensor_from_npy(a->inputs[i], f->args[i], name, &ins[i], d);
-      if (st) return st;
-    }
+    KilnStatus st = tensor_from_npy(a->inputs[i], f->args[i], name, &ins[i], d);
+    if (st) return st;
   }
   return KILN_OK;
 }
@@ -288,6 +254,93 @@ static int cmd_run(int argc, char **argv) {
   return st ? fail(&d) : 0;
 }
 
+/* ---- kiln compile / kiln verify ------------------------------------------ */
+
+static void list_passes(void) {
+  int n, np;
+  const Pass *all = pass_all(&n);
+  const Pass *const *pipe = pipeline_passes(&np);
+  printf("default pipeline, in order:\n");
+  for (int i = 0; i < np; i++) printf("  %2d. %-22s %s\n", i + 1, pipe[i]->name, pipe[i]->summary);
+  printf("all passes (for --passes=a,b,...):\n");
+  for (int i = 0; i < n; i++) printf("  %s\n", all[i].name);
+}
+
+typedef struct CompileArgs {
+  const char *model, *out;
+  bool emit_ir, list;
+  CompileOptions opt;
+} CompileArgs;
+
+static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArgs *a) {
+  a->opt.print.elide_above = 16;
+  for (int i = 1; i < argc; i++) {
+    const char *v;
+    if ((v = flag_value(argc, argv, &i, "--print-ir-after"))) a->opt.print_after = v;
+    else if ((v = flag_value(argc, argv, &i, "--print-ir-before"))) a->opt.print_before = v;
+    else if ((v = flag_value(argc, argv, &i, "--passes"))) a->opt.passes = v;
+    else if ((v = flag_value(argc, argv, &i, "--seed"))) a->opt.seed = strtoull(v, NULL, 10);
+    else if ((v = flag_value(argc, argv, &i, "--elide-above"))) a->opt.print.elide_above = atoll(v);
+    else if ((v = flag_value(argc, argv, &i, "-o"))) a->out = v;
+    else if (!strcmp(argv[i], "--print-ir-after-all")) a->opt.print_after_all = true;
+    else if (!strcmp(argv[i], "--verify-each")) a->opt.verify_each = true;
+    else if (!strcmp(argv[i], "--timing")) a->opt.timing = true;
+    else if (!strcmp(argv[i], "--emit-ir")) a->emit_ir = true;
+    else if (!strcmp(argv[i], "--list-passes")) a->list = true;
+    else if (argv[i][0] == '-') return usage_error(cmd, "unknown option '%s'", argv[i]);
+    else if (a->model) return usage_error(cmd, "unexpected argument '%s'", argv[i]);
+    else a->model = argv[i];
+  }
+  if (!a->model && !a->list) return usage_error(cmd, "%s", "missing MODEL");
+  return 0;
+}
+
+static int cmd_compile(int argc, char **argv) {
+  CompileArgs a = {0};
+  int rc = parse_compile_args("compile", argc, argv, &a);
+  if (rc) return rc;
+  if (a.list) {
+    list_passes();
+    return 0;
+  }
+  Diag d = {0};
+  Module *m;
+  if (load_model(a.model, &m, &d)) return fail(&d);
+  KilnStatus st = driver_compile(m, &a.opt, NULL, 0, NULL, &d);
+  FILE *out = NULL;
+  if (!st && a.out && !(out = fopen(a.out, "w")))
+    st = diag_error(&d, KILN_ERR_IO, "%s: cannot write: %s", a.out, strerror(errno));
+  if (!st && a.emit_ir) module_print(m, stdout, &a.opt.print);
+  if (out) {
+    module_print(m, out, &a.opt.print);
+    fclose(out);
+  }
+  module_free(m);
+  return st ? fail(&d) : 0;
+}
+
+static int cmd_verify(int argc, char **argv) {
+  CompileArgs a = {0};
+  int rc = parse_compile_args("verify", argc, argv, &a);
+  if (rc) return rc;
+  a.opt.verify_each = true;
+  Diag d = {0};
+  Module *m;
+  if (load_model(a.model, &m, &d)) return fail(&d);
+  PassCheck rows[64];
+  int n = 0;
+  KilnStatus st = driver_compile(m, &a.opt, rows, (int)ARRAY_LEN(rows), &n, &d);
+  printf("%-24s %12s %12s %8s\n", "pass", "max abs err", "rel L2 err", "ops");
+  for (int i = 0; i < n; i++)
+    printf("%-24s %12.3g %12.3g %8d\n", rows[i].pass, rows[i].max_abs, rows[i].rel_l2, rows[i].ops_after);
+  module_free(m);
+  if (st) return fail(&d);
+  printf("verify: %d passes checked on random inputs (seed %llu): structure ok, outputs within "
+         "rel L2 %g and max abs %g of range\n", n, (unsigned long long)a.opt.seed, VERIFY_REL_L2,
+         VERIFY_MAX_ABS_OF_RANGE);
+  return 0;
+}
+
 /* ---- dispatch ---------------------------------------------------------------- */
 
 static const Command commands[] = {
@@ -297,6 +350,26 @@ static const Command commands[] = {
    "  --elide-above N    print constants with more than N elements as dense_resource\n"
    "                     handles (default 16)\n"
    "  --emit-resources   also print the elided data (dialect_resources section)\n"},
+  {"compile", cmd_compile, "run the optimization pipeline (debug flags: print and verify passes)",
+   "usage: kiln compile MODEL [-o OUT.mlir] [--emit-ir] [--passes=P1,P2,...]\n"
+   "                          [--print-ir-before=PASS] [--print-ir-after=PASS]\n"
+   "                          [--print-ir-after-all] [--verify-each] [--timing]\n"
+   "       kiln compile --list-passes\n"
+   "  -o OUT.mlir             write the optimized IR\n"
+   "  --emit-ir               print the optimized IR to stdout\n"
+   "  --passes=P1,P2          run these passes instead of the default pipeline\n"
+   "  --print-ir-before=PASS  print the IR before PASS (stdout)\n"
+   "  --print-ir-after=PASS   print the IR after PASS (stdout)\n"
+   "  --print-ir-after-all    print the IR after every pass\n"
+   "  --verify-each           after every pass: structural verifier, then the reference\n"
+   "                          interpreter on random inputs; a pass that changes the outputs\n"
+   "                          beyond rel L2 1e-5 / max abs 1e-3 of range fails, named\n"
+   "  --seed S                seed of those random inputs (default 0)\n"
+   "  --timing                print each pass's time and op count (stderr)\n"},
+  {"verify", cmd_verify, "check every pass of the pipeline on a model, numerically",
+   "usage: kiln verify MODEL [--seed S] [--passes=P1,P2,...]\n"
+   "Runs the pipeline with --verify-each and prints, per pass, the largest absolute and\n"
+   "relative L2 change of the outputs on random inputs. Exit 1 names the failing pass.\n"},
   {"run", cmd_run, "run a model on .npy or random inputs",
    "usage: kiln run MODEL [--input FILE.npy]... [--random-inputs SEED] [--output-dir DIR]\n"
    "  MODEL              an .onnx file, or Kiln MLIR text (.mlir)\n"

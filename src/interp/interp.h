@@ -24,4 +24,8 @@ void tensor_free(Tensor *t);
  * On failure no output is left allocated. */
 KilnStatus interp_run(const Func *f, Tensor *const *inputs, Tensor **outputs, Diag *d);
 
+/* fold.c: evaluates op (all operands CONSTANT ops with data), adding one module constant
+ * per result; their indices go to const_out. The FoldOpFn of constant folding. */
+KilnStatus interp_fold_op(Module *m, const Op *op, int *const_out, Diag *d);
+
 #endif
