@@ -21,4 +21,5 @@ if not filecheck:
     lit_config.fatal("FileCheck not found (Debian package llvm-16-tools)")
 config.substitutions.append(("%kiln", kiln))
 config.substitutions.append(("FileCheck", filecheck))
-config.substitutions.append(("not ", shutil.which("not") or "! "))
+notbin = shutil.which("not") or "/usr/lib/llvm-16/bin/not"
+config.substitutions.append(("not ", notbin + " "))
