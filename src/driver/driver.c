@@ -129,6 +129,17 @@ static void print_ir(const CompileOptions *o, const char *when, const Pass *p, F
   module_print(f->module, out, &o->print);
 }
 
+/* Puts "a b c" in front of d's message, truncating at the end. */
+static void prefix_msg(Diag *d, const char *a, const char *b, const char *c) {
+  char msg[sizeof d->msg];
+  size_t n = 0, cap = sizeof msg - 1;
+  const char *parts[4] = {a, b, c, d->msg};
+  for (int i = 0; i < 4; i++)
+    for (const char *p = parts[i]; *p && n < cap; p++) msg[n++] = *p;
+  msg[n] = 0;
+  memcpy(d->msg, msg, n + 1);
+}
+
 static KilnStatus before_pass(void *user, const Pass *p, Func *f) {
   Check *c = user;
   const CompileOptions *o = c->opt;
@@ -147,9 +158,7 @@ static KilnStatus after_pass(void *user, const Pass *p, Func *f) {
   if (!o->verify_each) return KILN_OK;
   KilnStatus st = func_verify(f, c->d);
   if (st) {
-    char msg[sizeof c->d->msg];
-    snprintf(msg, sizeof msg, "after pass '%s': %s", p->name, c->d->msg);
-    strcpy(c->d->msg, msg);
+    prefix_msg(c->d, "after pass '", p->name, "': ");
     return st;
   }
   PassCheck row = {.pass = p->name, .ops_after = count_ops(f)};
