@@ -122,12 +122,15 @@ typedef struct OpText {
   int n_in;
   Value **in;
   const char *region;      /* '(' of the region, or NULL */
+  const char *region_end;  /* just past its ')' */
   AttrDict ad;
   int n_out;
   TensorType *out_types;
 } OpText;
 
 static bool parse_func_ops(Parser *ps, Func *f, bool region);
+static bool parse_terminator(Parser *ps, Func *f, bool region, const TensorType *want, int n_want,
+                             const char **names);
 
 static bool parse_op_result(Parser *ps, OpText *ot) {
   ot->n_res_decl = 0;
@@ -206,7 +209,8 @@ static bool parse_dispatch_region(Parser *ps, Op *op) {
   ps->scope = sc;
   op->attrs.region = f;
   bool ok = expect(ps, "(", "to start region") && expect(ps, "{", "to start region") &&
-            parse_func_ops(ps, f, true) && expect(ps, "}", "to end region") && expect(ps, ")", "to end region");
+            parse_func_ops(ps, f, true) && parse_terminator(ps, f, true, NULL, 0, NULL) &&
+            expect(ps, "}", "to end region") && expect(ps, ")", "to end region");
   ps->scope = outer;
   ps->depth--;
   if (!ok) return false;
@@ -221,7 +225,7 @@ static bool parse_dispatch_region(Parser *ps, Op *op) {
   return true;
 }
 
-static bool parse_region(Parser *ps, Op *op, const char *at) {
+static bool parse_region(Parser *ps, Op *op, const char *at, const char *region_end) {
   const char *resume = ps->p;
   ps->p = at;
   bool ok;
@@ -233,8 +237,7 @@ static bool parse_region(Parser *ps, Op *op, const char *at) {
   } else {
     ok = parse_dispatch_region(ps, op);
   }
-  skip_ws(ps);
-  if (ok && ps->p != resume) return perr(ps, "unexpected text at end of region");
+  if (ok && ps->p != region_end) return perr(ps, "unexpected text at end of region");
   ps->p = resume;
   return ok;
 }
@@ -247,6 +250,7 @@ static bool parse_op(Parser *ps, Func *f) {
     if (ot.kind != KILN_OP_GENERIC && ot.kind != KILN_OP_DISPATCH)
       return perr(ps, "'%s' has no region", ot.name);
     if (!skip_balanced(ps)) return false;
+    ot.region_end = ps->p;
   } else if (ot.kind == KILN_OP_GENERIC) {
     return perr(ps, "'kiln.generic' needs a body region");
   }
@@ -263,7 +267,7 @@ static bool parse_op(Parser *ps, Func *f) {
   if (nm) nm->used = true;
   Op *op = op_new(f, ot.kind, nm ? nm->s : NULL, ot.n_in, ot.in, ot.n_out, ot.out_types, NULL);
   if (!apply_attrs(ps, op, &ot.ad, ot.at)) return false;
-  if (ot.region && !parse_region(ps, op, ot.region)) return false;
+  if (ot.region && !parse_region(ps, op, ot.region, ot.region_end)) return false;
   return !ot.n_out || scope_define(ps, ot.res, ot.res_at, op->out, op->n_out);
 }
 

@@ -136,7 +136,8 @@ static bool parse_list_elem(Parser *ps, AttrVal *v) {
   }
   if (v->kind == AV_F64S) {
     if (!(v->f64s = list_grow(ps, v->f64s, v->n, sizeof(double)))) return false;
-    return lex_float(ps, &v->f64s[v->n++], KILN_DTYPE_COUNT);
+    if (!lex_float(ps, &v->f64s[v->n++], KILN_DTYPE_COUNT)) return false;
+    return !accept(ps, ":") || expect(ps, "f64", "(float list elements are f64)");
   }
   if (!(v->maps = list_grow(ps, v->maps, v->n, sizeof(AffineMap)))) return false;
   int dims;
@@ -202,7 +203,8 @@ static bool parse_nested(Parser *ps, const TensorType *t, int d, char *data, int
 static bool fill_dense(Parser *ps, const TensorType *t, const char *lit, char *data, size_t nb) {
   int64_t numel = type_numel(t), i = 0;
   ps->p = lit;
-  if (peek(ps, ">")) return numel == 0 || perr(ps, "empty dense<> needs a tensor with no elements");
+  skip_ws(ps);
+  if (ps->p >= ps->end) return numel == 0 || perr(ps, "empty dense<> needs a tensor with no elements");
   if (!peek(ps, "[")) {
     if ((int64_t)nb > TEXT_MAX_SPLAT) return perr(ps, "splat constant larger than %lld bytes", (long long)TEXT_MAX_SPLAT);
     size_t es = dtype_size(t->dtype);

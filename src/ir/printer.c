@@ -418,7 +418,8 @@ static void print_generic_attrs(Printer *pr, const Op *op) {
   for (int k = 0; k < op->n_out; k++) {
     char buf[48];
     text_fmt_f64(buf, sizeof buf, a->init ? a->init[k] : 0.0);
-    fprintf(pr->out, "%s%s", k ? ", " : "", buf);
+    /* in a list, MLIR reads untyped hex as an integer */
+    fprintf(pr->out, "%s%s%s", k ? ", " : "", buf, buf[1] == 'x' ? " : f64" : "");
   }
   fputc(']', pr->out);
 }
