@@ -258,12 +258,12 @@ static int cmd_run(int argc, char **argv) {
 
 static void list_passes(void) {
   int n, np;
-  const Pass *all = pass_all(&n);
+  const Pass *const *all = pass_all(&n);
   const Pass *const *pipe = pipeline_passes(&np);
   printf("default pipeline, in order:\n");
   for (int i = 0; i < np; i++) printf("  %2d. %-22s %s\n", i + 1, pipe[i]->name, pipe[i]->summary);
   printf("all passes (for --passes=a,b,...):\n");
-  for (int i = 0; i < n; i++) printf("  %s\n", all[i].name);
+  for (int i = 0; i < n; i++) printf("  %-22s %s\n", all[i]->name, all[i]->summary);
 }
 
 typedef struct CompileArgs {

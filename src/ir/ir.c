@@ -212,6 +212,17 @@ int value_num_uses(const Value *v) {
   return n;
 }
 
+bool value_is_result(const Value *v) {
+  const Func *f = v->def ? v->def->parent : NULL;
+  for (int i = 0; f && i < f->n_results; i++)
+    if (f->results[i] == v) return true;
+  return false;
+}
+
+bool value_has_one_use(const Value *v) {
+  return v->uses && !v->uses->next && !value_is_result(v);
+}
+
 AffineMap affine_identity(int n_loops) {
   AffineMap m = {.n_results = n_loops};
   for (int i = 0; i < n_loops; i++) m.results[i].coef[i] = 1;

@@ -266,6 +266,10 @@ void value_replace_uses(Value *from, Value *to);
 /* Unlinks op from its function; its operands' uses are dropped. Results must be unused. */
 void op_erase(Op *op);
 int value_num_uses(const Value *v);
+/* True when v is returned by the function that defines it (returning is not a use). */
+bool value_is_result(const Value *v);
+/* True when v has exactly one use and is not returned: its producer may be rewritten. */
+bool value_has_one_use(const Value *v);
 const char *op_kind_name(OpKind k);
 int op_kind_n_in(OpKind k);    /* -1 = variadic */
 int op_kind_n_out(OpKind k);

@@ -6,15 +6,9 @@
  * memory until the module is freed). */
 #include "passes.h"
 
-static bool is_returned(const Func *f, const Value *v) {
-  for (int i = 0; i < f->n_results; i++)
-    if (f->results[i] == v) return true;
-  return false;
-}
-
-static bool is_dead(const Func *f, const Op *op) {
+static bool is_dead(const Op *op) {
   for (int i = 0; i < op->n_out; i++)
-    if (op->out[i]->uses || is_returned(f, op->out[i])) return false;
+    if (op->out[i]->uses || value_is_result(op->out[i])) return false;
   return true;
 }
 
@@ -22,7 +16,7 @@ KilnStatus pass_dce(Func *f, PassContext *ctx) {
   (void)ctx;
   for (Op *op = f->last, *prev; op; op = prev) {
     prev = op->prev;
-    if (is_dead(f, op)) op_erase(op);
+    if (is_dead(op)) op_erase(op);
   }
   return KILN_OK;
 }

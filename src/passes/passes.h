@@ -36,7 +36,7 @@ typedef struct Pass {
 /* The global-optimization pipeline in order; n set to its length. */
 const Pass *const *pipeline_passes(int *n);
 /* Every known pass (n set), for --list-passes. */
-const Pass *pass_all(int *n);
+const Pass *const *pass_all(int *n);
 /* A pass by name, whether or not it is in the default pipeline; NULL if unknown. */
 const Pass *pass_lookup(const char *name);
 
@@ -57,5 +57,6 @@ KilnStatus pass_dce(Func *f, PassContext *ctx);             /* dce.c */
 KilnStatus pass_cse(Func *f, PassContext *ctx);             /* cse.c */
 KilnStatus pass_fold_constants(Func *f, PassContext *ctx);  /* fold_constants.c */
 KilnStatus pass_canonicalize(Func *f, PassContext *ctx);    /* canonicalize.c */
+KilnStatus pass_fold_scale_bias(Func *f, PassContext *ctx); /* fold_scale_bias.c */
 
 #endif
