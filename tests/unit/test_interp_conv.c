@@ -128,6 +128,12 @@ static void test_conv(void) {
   Tensor *ins[2] = {tvals(in[0], (double[]){1, 2, 3, 4, 5, 6, 7, 8, 9}),
                     tvals(in[1], (double[]){1, 1, 1, 1})};
   run_check("conv by hand", o, ins, 2, (double[]){12, 16, 24, 28}, 0);
+  /* f16 operands and result are staged through f32 */
+  TensorType h[2] = {TT(KILN_F16, 1, 1, 3, 3), TT(KILN_F16, 1, 1, 2, 2)};
+  OneOp oh = one_op(KILN_OP_CONV2D, 2, h, TT(KILN_F16, 1, 1, 2, 2));
+  Tensor *hins[2] = {tvals(h[0], (double[]){1, 2, 3, 4, 5, 6, 7, 8, 9}),
+                     tvals(h[1], (double[]){1, 1, 1, 0.5})};
+  run_check("conv f16", oh, hins, 2, (double[]){9.5, 13, 20, 23.5}, 0);
 }
 
 static void dw_case(const char *what, CP p, bool nhwc, bool bias) {
