@@ -15,6 +15,7 @@
 
 typedef struct Lin {
   double a, b; /* value = a * x + b */
+  bool bad;    /* not affine in x (e.g. the output accumulator); fatal only if yielded */
 } Lin;
 
 static int channel_dim_of(const Op *conv) {
@@ -69,31 +70,33 @@ static bool eval_affine(const Module *m, const Match *mt, int64_t ch, Lin *out) 
   if (body->n_insts > (int)ARRAY_LEN(v)) return false;
   for (int i = 0; i < body->n_insts; i++) {
     const BodyInst *in = &body->insts[i];
-    Lin p = in->n_args > 0 ? v[in->args[0]] : (Lin){0, 0}, q = in->n_args > 1 ? v[in->args[1]] : (Lin){0, 0};
+    Lin p = in->n_args > 0 ? v[in->args[0]] : (Lin){0, 0, false};
+    Lin q = in->n_args > 1 ? v[in->args[1]] : (Lin){0, 0, false};
     if (in->dtype != KILN_F32) return false;
+    if (p.bad || q.bad) { v[i].bad = true; continue; }
     switch (in->kind) {
     case BODY_ARG:
-      if (in->imm_i == mt->x_arg) { v[i] = (Lin){1, 0}; break; }
-      if (in->imm_i >= g->n_in) return false;
-      v[i] = (Lin){0, const_at(const_of(m, g->in[in->imm_i]), &g->attrs.maps[in->imm_i], mt->loop, ch)};
+      if (in->imm_i == mt->x_arg) { v[i] = (Lin){1, 0, false}; break; }
+      if (in->imm_i >= g->n_in) { v[i] = (Lin){0, 0, true}; break; }
+      v[i] = (Lin){0, const_at(const_of(m, g->in[in->imm_i]), &g->attrs.maps[in->imm_i], mt->loop, ch), false};
       break;
-    case BODY_CONST: v[i] = (Lin){0, in->imm}; break;
-    case BODY_ADD: v[i] = (Lin){p.a + q.a, p.b + q.b}; break;
-    case BODY_SUB: v[i] = (Lin){p.a - q.a, p.b - q.b}; break;
-    case BODY_NEG: v[i] = (Lin){-p.a, -p.b}; break;
+    case BODY_CONST: v[i] = (Lin){0, in->imm, false}; break;
+    case BODY_ADD: v[i] = (Lin){p.a + q.a, p.b + q.b, false}; break;
+    case BODY_SUB: v[i] = (Lin){p.a - q.a, p.b - q.b, false}; break;
+    case BODY_NEG: v[i] = (Lin){-p.a, -p.b, false}; break;
     case BODY_MUL:
       if (p.a != 0 && q.a != 0) return false;
-      v[i] = p.a != 0 ? (Lin){p.a * q.b, p.b * q.b} : (Lin){q.a * p.b, q.b * p.b};
+      v[i] = p.a != 0 ? (Lin){p.a * q.b, p.b * q.b, false} : (Lin){q.a * p.b, q.b * p.b, false};
       break;
     case BODY_DIV:
       if (q.a != 0 || q.b == 0) return false;
-      v[i] = (Lin){p.a / q.b, p.b / q.b};
+      v[i] = (Lin){p.a / q.b, p.b / q.b, false};
       break;
     default: return false;
     }
   }
   *out = v[body->yields[0]];
-  return true;
+  return !out->bad;
 }
 
 static bool match(const Module *m, Op *g, Match *mt) {
