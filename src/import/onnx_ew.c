@@ -488,6 +488,7 @@ static KilnStatus q_param(EW *w, Entry *x, Entry *p, int axis, int *out) {
     *out = ew_in(w, p); /* a non-constant scalar broadcasts: its map reads index 0 */
     return KILN_OK;
   }
+  if (axis < 0) return imp_err(w->I, KILN_ERR_INVALID, "per-axis '%s' with axis out of range for rank %d", p->name, x->type.rank);
   if (p->type.rank != 1 || np != x->type.dims[axis])
     return imp_err(w->I, KILN_ERR_INVALID, "'%s' has %lld values; per-axis parameters need %lld (axis %d)",
                    p->name, (long long)np, (long long)x->type.dims[axis], axis);
@@ -499,8 +500,8 @@ static KilnStatus q_axis(Imp *I, const Onnx__NodeProto *n, const Entry *x, int *
   int64_t a = onnx_attr_int(n, "axis", 1), r = x->type.rank;
   if (onnx_attr_find(n, "block_size") && onnx_attr_int(n, "block_size", 0))
     return imp_err(I, KILN_ERR_UNSUPPORTED, "blocked quantization (block_size)");
-  if (a < -r || a >= (r ? r : 1)) return imp_err(I, KILN_ERR_INVALID, "axis %lld out of range", (long long)a);
-  *axis = (int)(a < 0 ? a + r : a);
+  /* Out of range is only an error for per-axis parameters (q_param checks it). */
+  *axis = a < -r || a >= r ? -1 : (int)(a < 0 ? a + r : a);
   return KILN_OK;
 }
 
