@@ -88,6 +88,18 @@ void *imp_alloc(Imp *I, int64_t nbytes) {
   return arena_alloc(&I->m->arena, (size_t)(nbytes ? nbytes : 1));
 }
 
+void *imp_fold_alloc(Imp *I, const TensorType *t) {
+  int64_t nb = type_nbytes(t);
+  if (nb < 0 || nb > KILN_FOLD_LIMIT) {
+    imp_err(I, KILN_ERR_LIMIT, "folding a constant of %lld bytes exceeds the limit of %lld", (long long)nb,
+            (long long)KILN_FOLD_LIMIT);
+    return NULL;
+  }
+  void *p = imp_alloc(I, nb);
+  if (!p) imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  return p;
+}
+
 KilnStatus imp_def(Imp *I, const Onnx__NodeProto *n, int k, Value *v) {
   if ((size_t)k >= n->n_output || !n->output[k][0]) return KILN_OK;
   if (!v->name) v->name = arena_strdup(&I->m->arena, n->output[k]);
@@ -169,11 +181,11 @@ float onnx_attr_float(const Onnx__NodeProto *n, const char *name, float def) {
 }
 
 const char *onnx_attr_str(const Onnx__NodeProto *n, const char *name, const char *def, char *buf,
-                     size_t cap) {
+                          size_t cap) {
   const Onnx__AttributeProto *a = onnx_attr_find(n, name);
   if (!a || !a->has_s) return def;
   size_t len = a->s.len < cap - 1 ? a->s.len : cap - 1;
-  memcpy(buf, a->s.data, len);
+  if (len) memcpy(buf, a->s.data, len); /* an empty string has data == NULL */
   buf[len] = 0;
   return buf;
 }

@@ -215,9 +215,9 @@ static int64_t map_index(const AffineMap *m, const TensorType *t, const int64_t 
 
 static KilnStatus ew_fold(EW *w, int yield, Entry *res) {
   int64_t total = type_numel(&w->out), idx[KILN_MAX_RANK] = {0};
-  void *out = imp_alloc(w->I, type_nbytes(&w->out));
+  void *out = imp_fold_alloc(w->I, &w->out);
   Sc v[ARRAY_LEN(w->insts)], args[KILN_MAX_OPERANDS];
-  if (!out) return imp_err(w->I, KILN_ERR_NOMEM, "out of memory");
+  if (!out) return w->I->d->status;
   for (int64_t e = 0; e < total; e++, imp_idx_next(idx, w->out.dims, w->out.rank)) {
     for (int k = 0; k < w->n_in; k++) {
       const Entry *x = w->in[k];

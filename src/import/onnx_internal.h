@@ -53,6 +53,10 @@ KilnStatus imp_def_entry(Imp *I, const char *name, Entry e);
 /* The IR value of an entry; a constant is added to the module on first use. */
 Value *imp_value(Imp *I, Entry *e);
 void *imp_alloc(Imp *I, int64_t nbytes);
+/* Data for a constant computed at import, of type t: NULL (and an error recorded) when
+ * it exceeds the folding limit (KILN_FOLD_LIMIT bytes) or memory runs out. */
+#define KILN_FOLD_LIMIT (1ll << 30)
+void *imp_fold_alloc(Imp *I, const TensorType *t);
 /* Creates an op named after the node (plus suffix); results get `types` or placeholders. */
 Op *imp_op(Imp *I, OpKind k, const char *suffix, int n_in, Value **in, int n_out,
            const TensorType *types);

@@ -18,7 +18,7 @@ static int64_t flat_index(const int64_t *idx, const TensorType *t) {
   return f;
 }
 
-static void *alloc_type(Imp *I, const TensorType *t) { return imp_alloc(I, type_nbytes(t)); }
+static void *alloc_type(Imp *I, const TensorType *t) { return imp_fold_alloc(I, t); }
 
 static void copy_elem(DType dt, void *dst, int64_t di, const void *src, int64_t si) {
   size_t es = dtype_size(dt);
@@ -188,7 +188,7 @@ KilnStatus imp_transpose_to(Imp *I, Entry *x, const int64_t *perm, const char *s
   }
   void *d = alloc_type(I, &t);
   int64_t idx[KILN_MAX_RANK] = {0}, src[KILN_MAX_RANK], total = type_numel(&t);
-  if (!d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!d) return I->d->status;
   for (int64_t e = 0; e < total; e++, imp_idx_next(idx, t.dims, r)) {
     for (int i = 0; i < r; i++) src[perm[i]] = idx[i];
     copy_elem(t.dtype, d, e, x->data, flat_index(src, &x->type));
@@ -215,7 +215,7 @@ KilnStatus imp_transpose(Imp *I, const Onnx__NodeProto *n) {
 
 static KilnStatus concat_fold(Imp *I, const Onnx__NodeProto *n, Entry **ins, int cnt, int ax, TensorType t) {
   void *d = alloc_type(I, &t);
-  if (!d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!d) return I->d->status;
   int64_t idx[KILN_MAX_RANK] = {0}, total = type_numel(&t);
   for (int64_t e = 0; e < total; e++, imp_idx_next(idx, t.dims, t.rank)) {
     int64_t src[KILN_MAX_RANK], off = idx[ax];
@@ -278,7 +278,7 @@ static KilnStatus slice_to(Imp *I, Entry *x, const int64_t *off, const int64_t *
   }
   void *d = alloc_type(I, &t);
   int64_t idx[KILN_MAX_RANK] = {0}, src[KILN_MAX_RANK], total = type_numel(&t);
-  if (!d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!d) return I->d->status;
   for (int64_t e = 0; e < total; e++, imp_idx_next(idx, t.dims, t.rank)) {
     for (int i = 0; i < t.rank; i++) src[i] = off[i] + idx[i] * step[i];
     copy_elem(t.dtype, d, e, x->data, flat_index(src, &x->type));
@@ -433,7 +433,7 @@ KilnStatus imp_pad(Imp *I, const Onnx__NodeProto *n) {
 
 static KilnStatus gather_fold(Imp *I, const Onnx__NodeProto *n, Entry *x, Entry *ix, int ax, TensorType t) {
   void *d = alloc_type(I, &t);
-  if (!d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!d) return I->d->status;
   int64_t idx[KILN_MAX_RANK] = {0}, src[KILN_MAX_RANK], total = type_numel(&t), q = ix->type.rank;
   for (int64_t e = 0; e < total; e++, imp_idx_next(idx, t.dims, t.rank)) {
     for (int i = 0; i < ax; i++) src[i] = idx[i];
@@ -449,7 +449,7 @@ static KilnStatus gather_fold(Imp *I, const Onnx__NodeProto *n, Entry *x, Entry 
 static KilnStatus gather_indices(Imp *I, Entry *ix, int64_t dim, Entry **out) {
   int64_t cnt = type_numel(&ix->type);
   void *d = alloc_type(I, &ix->type);
-  if (!d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!d) return I->d->status;
   for (int64_t i = 0; i < cnt; i++) {
     int64_t j = imp_get_i(ix->type.dtype, ix->data, i);
     if (j < -dim || j >= dim) return imp_err(I, KILN_ERR_INVALID, "index %lld out of range for a dim of %lld", (long long)j, (long long)dim);
@@ -493,7 +493,7 @@ KilnStatus imp_shape(Imp *I, const Onnx__NodeProto *n) {
   e = e < 0 ? (e < -r ? 0 : e + r) : (e > r ? r : e);
   int64_t cnt = e > s ? e - s : 0;
   int64_t *d = imp_alloc(I, 8 * (cnt ? cnt : 1));
-  if (!d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!d) return I->d->status;
   for (int64_t i = 0; i < cnt; i++) d[i] = x->type.dims[s + i];
   return imp_def_const(I, n, 0, type_make(KILN_I64, 1, &cnt), d);
 }
@@ -548,7 +548,7 @@ KilnStatus imp_constant_of_shape(Imp *I, const Onnx__NodeProto *n) {
   for (int i = 0; i < cnt; i++) t.dims[i] = sh[i];
   if ((st = imp_check_limits(I, &t, n->output[0]))) return st;
   void *d = alloc_type(I, &t);
-  if (!d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!d) return I->d->status;
   for (int64_t i = 0, k = type_numel(&t); v && i < k; i++) copy_elem(t.dtype, d, i, v, 0);
   return imp_def_const(I, n, 0, t, d);
 }
@@ -568,7 +568,7 @@ KilnStatus imp_range(Imp *I, const Onnx__NodeProto *n) {
   int64_t k = cnt > 0 ? (int64_t)cnt : 0;
   TensorType t = type_make(e[0]->type.dtype, 1, &k);
   void *d = alloc_type(I, &t);
-  if (!d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!d) return I->d->status;
   bool fl = dtype_is_float(t.dtype);
   int64_t s0 = imp_get_i(t.dtype, e[0]->data, 0), dl = imp_get_i(t.dtype, e[2]->data, 0);
   for (int64_t i = 0; i < k; i++) {
@@ -603,7 +603,7 @@ KilnStatus imp_reduce_prod(Imp *I, const Onnx__NodeProto *n) {
   int64_t cnt = type_numel(&kt), idx[KILN_MAX_RANK] = {0}, total = type_numel(&x->type);
   double *acc = imp_alloc(I, 8 * (cnt ? cnt : 1));
   void *d = alloc_type(I, &t);
-  if (!acc || !d) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (!acc || !d) return I->d->status ? I->d->status : imp_err(I, KILN_ERR_NOMEM, "out of memory");
   for (int64_t i = 0; i < cnt; i++) acc[i] = 1;
   for (int64_t e = 0; e < total; e++, imp_idx_next(idx, x->type.dims, r)) {
     int64_t o[KILN_MAX_RANK];

@@ -99,6 +99,12 @@ static KilnStatus read_external(Imp *I, const Onnx__TensorProto *t, const char *
   snprintf(path, sizeof path, "%s/%s", I->base_dir, loc);
   FILE *f = fopen(path, "rb");
   if (!f) return imp_err(I, KILN_ERR_IO, "tensor '%s': external data file '%s' not found", nm, path);
+  off_t end = fseeko(f, 0, SEEK_END) == 0 ? ftello(f) : -1;
+  if (end < 0 || off > (int64_t)end || nbytes > (int64_t)end - off) {
+    fclose(f);
+    return imp_err(I, KILN_ERR_INVALID, "tensor '%s': external file '%s' holds %lld bytes, %lld needed at offset %lld",
+                   nm, path, (long long)end, (long long)nbytes, (long long)off);
+  }
   *raw = malloc((size_t)(nbytes ? nbytes : 1));
   bool ok = *raw && fseeko(f, (off_t)off, SEEK_SET) == 0 &&
             fread(*raw, 1, (size_t)nbytes, f) == (size_t)nbytes;
@@ -152,11 +158,13 @@ KilnStatus onnx_tensor_load(Imp *I, const Onnx__TensorProto *t, TensorType *type
   int32_t ot = t->data_type;
   int64_t n = type_numel(type), want = n * onnx_elem_size(ot, type->dtype);
   if (t->segment) return imp_err(I, KILN_ERR_UNSUPPORTED, "tensor '%s': segmented tensors", nm);
-  if (!(*data = imp_alloc(I, type_nbytes(type)))) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  /* The source's size is checked before the arena buffer is allocated (and zeroed), so a
+   * tensor's dims can never make the importer allocate more than the file holds. */
   if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
     uint8_t *raw = NULL;
     st = read_external(I, t, nm, want, &raw);
-    if (!st) copy_raw(type->dtype, ot, raw, n, *data);
+    if (!st && !(*data = imp_alloc(I, type_nbytes(type)))) st = imp_err(I, KILN_ERR_NOMEM, "out of memory");
+    if (!st && n) copy_raw(type->dtype, ot, raw, n, *data);
     free(raw);
     return st;
   }
@@ -164,13 +172,13 @@ KilnStatus onnx_tensor_load(Imp *I, const Onnx__TensorProto *t, TensorType *type
     if ((int64_t)t->raw_data.len != want)
       return imp_err(I, KILN_ERR_INVALID, "tensor '%s': raw_data has %zu bytes, dims need %lld", nm,
                      t->raw_data.len, (long long)want);
-    copy_raw(type->dtype, ot, t->raw_data.data, n, *data);
-    return KILN_OK;
+  } else if ((int64_t)typed_count(t, type->dtype, ot) != n) {
+    return imp_err(I, KILN_ERR_INVALID, "tensor '%s': has %zu values, dims need %lld", nm,
+                   typed_count(t, type->dtype, ot), (long long)n);
   }
-  size_t have = typed_count(t, type->dtype, ot);
-  if ((int64_t)have != n)
-    return imp_err(I, KILN_ERR_INVALID, "tensor '%s': has %zu values, dims need %lld", nm, have, (long long)n);
-  copy_typed(t, type->dtype, ot, n, *data);
+  if (!(*data = imp_alloc(I, type_nbytes(type)))) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  if (t->has_raw_data && n) copy_raw(type->dtype, ot, t->raw_data.data, n, *data);
+  else if (n) copy_typed(t, type->dtype, ot, n, *data);
   return KILN_OK;
 }
 
