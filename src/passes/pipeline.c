@@ -15,17 +15,27 @@ PASS(canonicalize, "canonicalize", pass_canonicalize, "remove no-op transposes/r
 PASS(cse, "cse", pass_cse, "merge identical ops and identical constants")
 PASS(dce, "dce", pass_dce, "erase ops whose results are unused")
 PASS(fold_scale_bias, "fold-scale-bias", pass_fold_scale_bias, "fold per-channel scale and bias (BatchNorm) into conv weights and bias")
+PASS(fuse_elementwise, "fuse-elementwise", pass_fuse_elementwise, "merge single-use parallel generics into their generic consumer (composed maps, one body)")
+PASS(fold_pad, "fold-pad", pass_fold_pad, "fold zero spatial pads into the pads of the conv, depthwise conv or average pool that reads them")
+PASS(conv1x1_to_matmul, "conv1x1-to-matmul", pass_conv1x1_to_matmul, "NHWC 1x1 conv -> reshape + matmul (reduction dim innermost) + bias add")
+PASS(propagate_reshapes, "propagate-reshapes", pass_propagate_reshapes, "push unit-dim reshapes down through elementwise generics toward graph edges")
+PASS(channels_last, "channels-last", pass_channels_last, "conv, depthwise conv and pooling to NHWC; transposes only at the op boundary, weight transposes folded")
+PASS(propagate_transposes, "propagate-transposes", pass_propagate_transposes, "sink transposes through elementwise ops, concat, resize, pad and slice until they cancel")
 #undef PASS
 
 /* Every pass, for --passes=... and --list-passes. */
 static const Pass *const all_passes[] = {
   &fold_constants, &canonicalize, &cse, &dce, &fold_scale_bias,
+  &fuse_elementwise, &fold_pad, &conv1x1_to_matmul, &propagate_reshapes, &channels_last,
+  &propagate_transposes,
 };
 
 /* The default pipeline, in order. */
 static const Pass *const pipeline[] = {
   &fold_constants, &canonicalize, &cse, &dce, /* 1. cleanup */
   &fold_scale_bias, &dce,                     /* 2. BatchNorm / scale / bias into conv weights */
+  &channels_last, &fold_constants,            /* 3. NHWC everywhere; weight transposes fold */
+  &propagate_transposes, &canonicalize, &dce, /* 4. transposes sink and cancel */
 };
 
 const Pass *const *pipeline_passes(int *n) {

@@ -10,6 +10,17 @@ Tolerances (the one place they are stated):
         uses FMA and Winograd-like conv algorithms), so results differ by rounding: about
         sqrt(K) * 2^-24 relative per dot product of length K, i.e. ~1e-6 for the K ~ 1e3
         reductions of these models; 1e-5 leaves room for error growth over ~60 layers.
+  int8 (outputs produced by a DequantizeLinear, as in QDQ models): compare the quantized
+        values q = round(y / scale): none may differ by more than one quantization step,
+        and at most 25% may differ by one. Why so many: Kiln's interpreter and ONNX Runtime
+        run the same float math between Q/DQ pairs but sum convs in a different order, so
+        now and then a value lands on the other side of a rounding boundary (one step),
+        and each such flip feeds every later layer. Measured on the tf-style int8
+        DeepLabV3-MobileNetV2 (seed 7): 5e-7 of the values differ after the first conv,
+        2e-5 after block 3, 6e-4 after block 5, 3% after block 10, 17% at the output, all
+        by exactly one step. A real bug (wrong rounding, zero point, scale, layout) shows
+        as multi-step errors, which the one-step bound catches. The int8 backend issue
+        sets an exact-match target for the integer path, where sums are exact.
 The measured errors are printed whether or not the test passes.
 """
 import os
@@ -23,6 +34,8 @@ import onnxruntime as ort
 
 REL_L2_F32 = 1e-5
 MAX_ABS_OF_RANGE_F32 = 1e-3
+INT8_MAX_MISMATCH_FRACTION = 0.25
+INT8_MAX_STEPS = 1
 
 NP_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 6: np.int32, 7: np.int64, 9: np.bool_,
              10: np.float16}
@@ -45,7 +58,31 @@ def make_inputs(model, seed=7):
     return feeds
 
 
-def compare(name, got, want):
+def dequant_scale(model, output_name):
+    """The scale of the DequantizeLinear producing output_name, or None."""
+    inits = {i.name: i for i in model.graph.initializer}
+    for n in model.graph.node:
+        if n.op_type == "DequantizeLinear" and output_name in n.output and n.input[1] in inits:
+            s = onnx.numpy_helper.to_array(inits[n.input[1]])
+            return float(s) if s.size == 1 else None
+    return None
+
+
+def compare_quantized(name, got, want, scale):
+    qg, qw = np.round(got / scale), np.round(want / scale)
+    diff = np.abs(qg - qw)
+    frac = float(np.count_nonzero(diff)) / max(diff.size, 1)
+    steps = int(diff.max()) if diff.size else 0
+    ok = frac <= INT8_MAX_MISMATCH_FRACTION and steps <= INT8_MAX_STEPS
+    print(f"  {name}: quantized (scale {scale:.4g}): {100 * (1 - frac):.3f}% equal, "
+          f"{100 * frac:.3f}% differ (limit {100 * INT8_MAX_MISMATCH_FRACTION:g}%), "
+          f"max {steps} step(s) (limit {INT8_MAX_STEPS}) {'ok' if ok else 'FAIL'}")
+    return ok
+
+
+def compare(name, got, want, scale=None):
+    if scale is not None and got.shape == want.shape:
+        return compare_quantized(name, got, want, scale)
     if got.shape != want.shape or got.dtype != want.dtype:
         print(f"FAIL {name}: kiln gave {got.dtype}{list(got.shape)}, "
               f"ORT {want.dtype}{list(want.shape)}")
@@ -71,6 +108,7 @@ def main():
     feeds = make_inputs(model)
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3  # no warnings about unused initializers
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,7 +125,8 @@ def main():
         ok = True
         for name, w in want.items():
             safe = name.replace("/", "_").replace("\\", "_").replace(":", "_")
-            ok &= compare(name, np.load(os.path.join(tmp, "out", safe + ".npy")), w)
+            ok &= compare(name, np.load(os.path.join(tmp, "out", safe + ".npy")), w,
+                          dequant_scale(model, name))
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -1,0 +1,175 @@
+/* propagate_transposes.c — sink transposes toward the graph outputs until they cancel.
+ *
+ * A transpose is only a renaming of dims, so an op that reads transpose(x, p) can be
+ * rewritten to compute in x's layout and be followed by one transpose(., p) instead:
+ *   - elementwise generic: rename its loops (old loop i becomes new loop p[i]), read
+ *     every operand that is transpose(x, p) as x with the identity map, permute the
+ *     coefficients of every other operand's map (constants and broadcasts move with the
+ *     loops, so no constant needs re-laying);
+ *   - concat whose operands are all transpose(., p): concat along axis p[axis];
+ *   - resize, pad, extract_slice: permute scales / pads / offsets and steps.
+ * Each rewrite moves a transpose one op further down; transposes that meet are merged by
+ * canonicalize (inverse pairs vanish), the next conv's to-NHWC transpose included. The
+ * pass repeats until no transpose can move. Guarantees: values and types of the function
+ * results are unchanged; what remains are transposes at graph inputs/outputs or in front
+ * of ops that do not commute (matmul, gather, reshape). */
+#include <string.h>
+
+#include "passes.h"
+
+static Op *transpose_def(const Value *v) {
+  return v->def && v->def->kind == KILN_OP_TRANSPOSE ? v->def : NULL;
+}
+
+static bool same_perm(const Op *t, const int64_t *p, int rank) {
+  for (int i = 0; i < rank; i++)
+    if (t->attrs.perm[i] != p[i]) return false;
+  return true;
+}
+
+static bool is_identity_map(const AffineMap *m, int n_loops) {
+  if (m->n_results != n_loops) return false;
+  for (int r = 0; r < n_loops; r++) {
+    if (m->results[r].cst) return false;
+    for (int d = 0; d < KILN_MAX_RANK; d++)
+      if (m->results[r].coef[d] != (d == r)) return false;
+  }
+  return true;
+}
+
+/* Type of `t` with dim p[i] taken from dim i: the pre-transpose layout. */
+static TensorType unpermuted(const TensorType *t, const int64_t *p) {
+  TensorType u = *t;
+  for (int i = 0; i < t->rank; i++) u.dims[p[i]] = t->dims[i];
+  return u;
+}
+
+/* Appends transpose(v, p) right after v's producer `after`'s position (before `before`). */
+static Value *transpose_to(Func *f, Value *v, const int64_t *p, const TensorType *t, Op *before) {
+  Op *op = op_new(f, KILN_OP_TRANSPOSE, "sunk_transpose", 1, &v, 1, t, before);
+  for (int i = 0; i < t->rank; i++) op->attrs.perm[i] = p[i];
+  return op->out[0];
+}
+
+static void replace_with(Func *f, Op *old, Op *now, const int64_t *p) {
+  Value *back = transpose_to(f, now->out[0], p, &old->out[0]->type, old);
+  value_replace_uses(old->out[0], back);
+  op_erase(old);
+}
+
+/* ---- elementwise generic ------------------------------------------------ */
+
+static bool elementwise(const Op *g) {
+  if (g->kind != KILN_OP_GENERIC || g->n_out != 1) return false;
+  for (int l = 0; l < g->attrs.n_loops; l++)
+    if (g->attrs.iterators[l] != ITER_PARALLEL) return false;
+  return is_identity_map(&g->attrs.maps[g->n_in], g->attrs.n_loops);
+}
+
+/* The perm of the first operand that is a transpose read with the identity map. */
+static const Op *sinkable_transpose(const Op *g) {
+  for (int k = 0; k < g->n_in; k++) {
+    const Op *t = transpose_def(g->in[k]);
+    if (t && is_identity_map(&g->attrs.maps[k], g->attrs.n_loops)) return t;
+  }
+  return NULL;
+}
+
+static AffineMap rename_loops(const AffineMap *m, const int64_t *p, int n_loops) {
+  AffineMap r = *m;
+  for (int res = 0; res < m->n_results; res++) {
+    memset(r.results[res].coef, 0, sizeof r.results[res].coef);
+    for (int i = 0; i < n_loops; i++) r.results[res].coef[p[i]] = m->results[res].coef[i];
+  }
+  return r;
+}
+
+static void sink_through_generic(Func *f, Op *g, const int64_t *p) {
+  int n = g->attrs.n_loops;
+  Value *ins[KILN_MAX_OPERANDS];
+  AffineMap *maps = arena_alloc(&f->module->arena, sizeof(AffineMap) * (size_t)g->attrs.n_maps);
+  KILN_ASSERT(maps);
+  for (int k = 0; k < g->n_in; k++) {
+    Op *t = transpose_def(g->in[k]);
+    bool direct = t && same_perm(t, p, n) && is_identity_map(&g->attrs.maps[k], n);
+    ins[k] = direct ? t->in[0] : g->in[k];
+    maps[k] = direct ? affine_identity(n) : rename_loops(&g->attrs.maps[k], p, n);
+  }
+  maps[g->n_in] = affine_identity(n);
+  TensorType out = unpermuted(&g->out[0]->type, p);
+  Op *now = op_new(f, KILN_OP_GENERIC, g->name, g->n_in, ins, 1, &out, g);
+  now->attrs = g->attrs;
+  now->attrs.maps = maps;
+  replace_with(f, g, now, p);
+}
+
+/* ---- named data-movement ops -------------------------------------------- */
+
+static bool all_inputs_transposed(const Op *op, const int64_t *p, int rank) {
+  for (int k = 0; k < op->n_in; k++) {
+    const Op *t = transpose_def(op->in[k]);
+    if (!t || !same_perm(t, p, rank)) return false;
+  }
+  return true;
+}
+
+static void sink_through_named(Func *f, Op *op, const int64_t *p) {
+  int rank = op->out[0]->type.rank;
+  Value **ins = arena_alloc(&f->module->arena, sizeof(Value *) * (size_t)op->n_in);
+  KILN_ASSERT(ins);
+  for (int k = 0; k < op->n_in; k++) ins[k] = op->in[k]->def->in[0];
+  TensorType out = unpermuted(&op->out[0]->type, p);
+  Op *now = op_new(f, op->kind, op->name, op->n_in, ins, 1, &out, op);
+  OpAttrs *a = &now->attrs;
+  *a = op->attrs;
+  for (int i = 0; i < rank; i++) {
+    a->scales[p[i]] = op->attrs.scales[i];
+    a->pad_lo[p[i]] = op->attrs.pad_lo[i];
+    a->pad_hi[p[i]] = op->attrs.pad_hi[i];
+    a->offsets[p[i]] = op->attrs.offsets[i];
+    a->steps[p[i]] = op->attrs.steps[i];
+  }
+  if (op->kind == KILN_OP_CONCAT) a->axis = p[op->attrs.axis];
+  replace_with(f, op, now, p);
+}
+
+static bool is_movable_named(const Op *op) {
+  switch (op->kind) {
+  case KILN_OP_CONCAT: case KILN_OP_RESIZE: case KILN_OP_PAD: case KILN_OP_EXTRACT_SLICE:
+    return op->n_in >= 1;
+  default:
+    return false;
+  }
+}
+
+/* Moves one transpose below op if it can; returns whether it did. */
+static bool try_sink(Func *f, Op *op) {
+  if (elementwise(op)) {
+    const Op *t = sinkable_transpose(op);
+    if (!t) return false;
+    int64_t p[KILN_MAX_RANK];
+    memcpy(p, t->attrs.perm, sizeof p);
+    sink_through_generic(f, op, p);
+    return true;
+  }
+  if (!is_movable_named(op)) return false;
+  const Op *t = transpose_def(op->in[0]);
+  int rank = op->out[0]->type.rank;
+  if (!t || !all_inputs_transposed(op, t->attrs.perm, rank)) return false;
+  int64_t p[KILN_MAX_RANK];
+  memcpy(p, t->attrs.perm, sizeof p);
+  sink_through_named(f, op, p);
+  return true;
+}
+
+KilnStatus pass_propagate_transposes(Func *f, PassContext *ctx) {
+  (void)ctx;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Op *op = f->first, *next; op; op = next) {
+      next = op->next;
+      changed |= try_sink(f, op);
+    }
+  }
+  return KILN_OK;
+}
