@@ -341,6 +341,14 @@ static int cmd_verify(int argc, char **argv) {
   return 0;
 }
 
+/* ---- kiln ops ---------------------------------------------------------- */
+
+static int cmd_ops(int argc, char **argv) {
+  if (argc > 1) return usage_error("ops", "unexpected argument '%s'", argv[1]);
+  for (int i = 0; onnx_supported_op(i); i++) printf("%s\n", onnx_supported_op(i));
+  return 0;
+}
+
 /* ---- dispatch ---------------------------------------------------------------- */
 
 static const Command commands[] = {
@@ -370,6 +378,8 @@ static const Command commands[] = {
    "usage: kiln verify MODEL [--seed S] [--passes=P1,P2,...]\n"
    "Runs the pipeline with --verify-each and prints, per pass, the largest absolute and\n"
    "relative L2 change of the outputs on random inputs. Exit 1 names the failing pass.\n"},
+  {"ops", cmd_ops, "list the ONNX op types Kiln imports",
+   "usage: kiln ops\nPrints one ONNX op type (default domain) per line.\n"},
   {"run", cmd_run, "run a model on .npy or random inputs",
    "usage: kiln run MODEL [--input FILE.npy]... [--random-inputs SEED] [--output-dir DIR]\n"
    "  MODEL              an .onnx file, or Kiln MLIR text (.mlir)\n"

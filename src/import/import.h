@@ -15,4 +15,7 @@ KilnStatus onnx_import(const uint8_t *data, size_t size, const char *base_dir, M
 /* Reads the file and calls onnx_import with its directory as base_dir. */
 KilnStatus onnx_import_file(const char *path, Module **out, Diag *d);
 
+/* The i-th ONNX op type the importer knows (default domain), or NULL past the end. */
+const char *onnx_supported_op(int i);
+
 #endif

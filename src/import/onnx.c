@@ -241,6 +241,10 @@ static const struct { const char *name; OpImportFn fn; } op_table[] = {
   {"QuantizeLinear", imp_quantize}, {"DequantizeLinear", imp_dequantize},
 };
 
+const char *onnx_supported_op(int i) {
+  return i >= 0 && i < (int)ARRAY_LEN(op_table) ? op_table[i].name : NULL;
+}
+
 static OpImportFn find_op(const char *name) {
   for (size_t i = 0; i < ARRAY_LEN(op_table); i++)
     if (!strcmp(op_table[i].name, name)) return op_table[i].fn;
