@@ -63,8 +63,9 @@ static bool is_reshape_kind(OpKind k) {
 
 /* transpose(transpose(x, p), q) = transpose(x, r) with r[i] = p[q[i]]. */
 static bool merge_transposes(Op *op) {
+  if (op->kind != KILN_OP_TRANSPOSE) return false;
   Op *inner = op->in[0]->def;
-  if (op->kind != KILN_OP_TRANSPOSE || !inner || inner->kind != KILN_OP_TRANSPOSE) return false;
+  if (!inner || inner->kind != KILN_OP_TRANSPOSE) return false;
   int64_t r[KILN_MAX_RANK];
   for (int i = 0; i < op->out[0]->type.rank; i++) r[i] = inner->attrs.perm[op->attrs.perm[i]];
   for (int i = 0; i < op->out[0]->type.rank; i++) op->attrs.perm[i] = r[i];
@@ -73,8 +74,9 @@ static bool merge_transposes(Op *op) {
 }
 
 static bool merge_reshapes(Op *op) {
+  if (!is_reshape_kind(op->kind)) return false;
   Op *inner = op->in[0]->def;
-  if (!is_reshape_kind(op->kind) || !inner || !is_reshape_kind(inner->kind)) return false;
+  if (!inner || !is_reshape_kind(inner->kind)) return false;
   op->kind = KILN_OP_RESHAPE;
   op->attrs.n_reassoc = 0;
   op_set_operand(op, 0, inner->in[0]);
