@@ -83,7 +83,7 @@ static KilnStatus tensor_from_npy(const char *path, const Value *arg, const char
   char want[160], got[160] = "";
   type_str(&arg->type, want, sizeof want);
   for (int i = 0; i < a.rank; i++)
-    snprintf(got + strlen(got), sizeof got - strlen(got), "%lldx", (long long)a.dims[i]);
+    snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? "x" : "", (long long)a.dims[i]);
   bool same = strcmp(a.descr, dtype_descr[arg->type.dtype]) == 0 && a.rank == arg->type.rank;
   for (int i = 0; same && i < a.rank; i++) same = a.dims[i] == arg->type.dims[i];
   if (!same) {

@@ -35,6 +35,16 @@ def conv_model(**kw):
     return m
 
 
+def raw_tensor(name, dims, values=()):
+    """A TensorProto whose dims need not match its data (make_tensor refuses that)."""
+    t = TensorProto()
+    t.name = name
+    t.data_type = TensorProto.FLOAT
+    t.dims.extend(dims)
+    t.float_data.extend(values)
+    return t
+
+
 def save(model, name):
     p = path(name)
     with open(p, "wb") as f:
@@ -90,15 +100,15 @@ def main():
     m = conv_model(inits=[w])
     expect("missing external data", ["run", save(m, "ext.onnx"), "--random-inputs", "1"], "weights.bin")
 
-    big = helper.make_tensor("w", TensorProto.FLOAT, [1 << 40, 1 << 40, 3, 3], [])
+    big = raw_tensor("w", [1 << 40, 1 << 40, 3, 3])
     m = conv_model(inits=[big])
     expect("absurd dims", ["run", save(m, "absurd.onnx"), "--random-inputs", "1"], "'w'")
 
-    neg = helper.make_tensor("w", TensorProto.FLOAT, [4, -3, 3, 3], [])
+    neg = raw_tensor("w", [4, -3, 3, 3])
     m = conv_model(inits=[neg])
     expect("negative dim", ["run", save(m, "neg.onnx"), "--random-inputs", "1"], "'w'")
 
-    short = helper.make_tensor("w", TensorProto.FLOAT, [4, 3, 3, 3], np.ones(10, np.float32))
+    short = raw_tensor("w", [4, 3, 3, 3], [1.0] * 10)
     m = conv_model(inits=[short])
     expect("short initializer data", ["run", save(m, "short.onnx"), "--random-inputs", "1"], "'w'")
 
@@ -109,7 +119,7 @@ def main():
     bad_shape = path("bad_shape.npy")
     np.save(bad_shape, np.zeros((1, 3, 9, 8), np.float32))
     expect("wrong input shape", ["run", good_path, "--input", bad_shape], "bad_shape.npy", "'x'",
-           "tensor<1x3x8x8xf32>")
+           "tensor<1x3x8x8xf32>", "holds 1x3x9x8 ")
     bad_dtype = path("bad_dtype.npy")
     np.save(bad_dtype, np.zeros((1, 3, 8, 8), np.float64))
     expect("wrong input dtype", ["run", good_path, "--input", bad_dtype], "bad_dtype.npy", "<f8")
