@@ -87,68 +87,101 @@ def compare(got, want):
     return None
 
 
+CONST_RE = re.compile(r"input '([^']+)' \([^)]*\) must be a constant")
+
+
+def load_set(sdir, real_inputs):
+    """The data set's inputs by graph-input name, and its expected outputs."""
+    ins = sorted((f for f in os.listdir(sdir) if f.startswith("input_")), key=lambda x: int(x[6:-3]))
+    outs = sorted((f for f in os.listdir(sdir) if f.startswith("output_")), key=lambda x: int(x[7:-3]))
+    feeds = {real_inputs[k]: read_pb(os.path.join(sdir, f)) for k, f in enumerate(ins)}
+    return feeds, [read_pb(os.path.join(sdir, f)) for f in outs]
+
+
+def freeze(model, name, arr, path):
+    """Kiln compiles for static shapes: a graph input it needs as a constant (axes, pads,
+    shape, scales...) becomes an initializer holding the data set's value, as a user
+    compiling for fixed shapes would do. Writes the new model to path."""
+    keep = [i for i in model.graph.input if i.name != name]
+    del model.graph.input[:]
+    model.graph.input.extend(keep)
+    model.graph.initializer.append(numpy_helper.from_array(arr, name))
+    onnx.save(model, path)
+
+
+def run_kiln(kiln, model_path, order, feeds, tmp):
+    cmd = [kiln, "run", model_path, "--output-dir", os.path.join(tmp, "out")]
+    for k, nm in enumerate(order):
+        p = os.path.join(tmp, f"in{k}.npy")
+        np.save(p, np.array(feeds[nm], order="C"))  # keeps 0-d arrays 0-d
+        cmd += ["--input", p]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def check_outputs(model, want, tmp):
+    for k, w in enumerate(want):
+        oname = model.graph.output[k].name
+        safe = re.sub(r"[/\\:]", "_", oname)
+        p = os.path.join(tmp, "out", safe + ".npy")
+        if not os.path.exists(p):
+            return f"no output file for '{oname}'"
+        why = compare(np.load(p), w)
+        if why:
+            return f"output '{oname}': {why}"
+    return None
+
+
 def run_one(kiln, tdir, supported, exclusions):
-    """Returns (name, class, detail)."""
+    """Returns (name, class, detail, frozen input names)."""
     name = os.path.basename(tdir)
     model_path = os.path.join(tdir, "model.onnx")
     try:
         model = onnx.load(model_path)
     except Exception as e:  # a test the onnx package itself cannot read
-        return name, "excluded", f"onnx cannot load it: {e}"
-    ops = model_ops(model)
-    in_scope = ops <= supported
+        return name, "excluded", f"onnx cannot load it: {e}", []
+    in_scope = model_ops(model) <= supported
     sets = sorted(d for d in os.listdir(tdir) if d.startswith("test_data_set_"))
     init_names = {i.name for i in model.graph.initializer}
-    real_inputs = [i.name for i in model.graph.input if i.name not in init_names]
+    order = [i.name for i in model.graph.input if i.name not in init_names]
+    feeds, want, frozen = {}, [], []
+    if sets:
+        try:
+            feeds, want = load_set(os.path.join(tdir, sets[0]), order)
+        except Exception as e:
+            return name, "excluded" if not in_scope else "FAIL", f"data not a tensor: {e}", []
     with tempfile.TemporaryDirectory() as tmp:
-        for s in sets[:1] or [None]:
-            cmd = [kiln, "run", model_path, "--output-dir", os.path.join(tmp, "out")]
-            want = []
-            if s:
-                sdir = os.path.join(tdir, s)
-                ins = sorted(f for f in os.listdir(sdir) if f.startswith("input_"))
-                for k, f in enumerate(sorted(ins, key=lambda x: int(x[6:-3]))):
-                    try:
-                        arr = read_pb(os.path.join(sdir, f))
-                    except Exception as e:
-                        return name, "excluded" if not in_scope else "FAIL", f"input not a tensor: {e}"
-                    p = os.path.join(tmp, f"in{k}.npy")
-                    np.save(p, np.ascontiguousarray(arr))
-                    cmd += ["--input", p]
-                outs = sorted((f for f in os.listdir(sdir) if f.startswith("output_")),
-                              key=lambda x: int(x[7:-3]))
-                try:
-                    want = [read_pb(os.path.join(sdir, f)) for f in outs]
-                except Exception as e:
-                    return name, "excluded" if not in_scope else "FAIL", f"output not a tensor: {e}"
+        while True:
             try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+                r = run_kiln(kiln, model_path, order, feeds, tmp)
             except subprocess.TimeoutExpired:
-                return name, "FAIL", "hang: kiln ran over 120 s"
+                return name, "FAIL", "hang: kiln ran over 120 s", frozen
             err = r.stderr.strip().splitlines()
-            if r.returncode != 0:
-                clean = r.returncode == 1 and len(err) == 1 and err[0].startswith("kiln: error:")
-                if not clean:
-                    return name, "FAIL", f"unclean failure rc={r.returncode}: {' | '.join(err[-5:])}"
-                if name in exclusions:
-                    return name, "excluded", exclusions[name]
-                if not in_scope and "unsupported" in err[0]:
-                    return name, "unsupported", err[0]
-                return name, "FAIL", err[0]
-            for k, w in enumerate(want):
-                oname = model.graph.output[k].name
-                safe = re.sub(r"[/\\:]", "_", oname)
-                p = os.path.join(tmp, "out", safe + ".npy")
-                if not os.path.exists(p):
-                    return name, "FAIL", f"no output file for '{oname}'"
-                why = compare(np.load(p), w)
-                if why:
-                    if name in exclusions:
-                        return name, "excluded", exclusions[name]
-                    return name, "FAIL", f"output '{oname}': {why}"
+            if r.returncode == 0:
+                break
+            clean = r.returncode == 1 and len(err) == 1 and err[0].startswith("kiln: error:")
+            if not clean:
+                return name, "FAIL", f"unclean failure rc={r.returncode}: {' | '.join(err[-5:])}", frozen
+            m = CONST_RE.search(err[0])
+            if m and m.group(1) in feeds and m.group(1) not in frozen:
+                nm = m.group(1)
+                frozen.append(nm)
+                order.remove(nm)
+                model_path = os.path.join(tmp, "frozen.onnx")
+                freeze(model, nm, feeds[nm], model_path)
+                continue
+            if name in exclusions:
+                return name, "excluded", exclusions[name], frozen
+            if not in_scope and "unsupported" in err[0]:
+                return name, "unsupported", err[0], frozen
+            return name, "FAIL", err[0], frozen
+        why = check_outputs(model, want, tmp)
+    if why:
+        if name in exclusions:
+            return name, "excluded", exclusions[name], frozen
+        return name, "FAIL", why, frozen
     if name in exclusions:
-        return name, "FAIL", f"listed in exclusions.txt but passes: remove it ({exclusions[name]})"
-    return name, "pass", ""
+        return name, "FAIL", f"listed in exclusions.txt but passes: remove it ({exclusions[name]})", frozen
+    return name, "pass", "", frozen
 
 
 def main():
@@ -164,13 +197,18 @@ def main():
     root = node_test_dir()
     tests = sorted(os.path.join(root, d) for d in os.listdir(root) if re.search(a.filter, d))
     counts = {"pass": 0, "excluded": 0, "unsupported": 0, "FAIL": 0}
+    n_frozen = 0
     with cf.ThreadPoolExecutor(a.jobs) as ex:
-        for name, cls, detail in ex.map(lambda t: run_one(a.kiln, t, supported, exclusions), tests):
+        for name, cls, detail, frozen in ex.map(lambda t: run_one(a.kiln, t, supported, exclusions),
+                                                tests):
             counts[cls] += 1
-            if cls == "FAIL" or a.verbose or cls == "excluded":
-                print(f"{cls:11s} {name}: {detail}", flush=True)
+            n_frozen += bool(frozen)
+            note = f" [frozen inputs: {', '.join(frozen)}]" if frozen else ""
+            if cls == "FAIL" or a.verbose or cls == "excluded" or frozen:
+                print(f"{cls:11s} {name}: {detail}{note}", flush=True)
     print(f"node tests: {counts['pass']} pass, {counts['excluded']} excluded, "
-          f"{counts['unsupported']} unsupported (clean error), {counts['FAIL']} FAIL")
+          f"{counts['unsupported']} unsupported (clean error), {counts['FAIL']} FAIL; "
+          f"{n_frozen} ran with graph inputs frozen to their test values")
     # pass = right answer or clean, expected refusal; fail = everything else.
     print(f"{counts['pass'] + counts['excluded'] + counts['unsupported']} passed, "
           f"{counts['FAIL']} failed")
