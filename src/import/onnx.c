@@ -235,7 +235,7 @@ static const struct { const char *name; OpImportFn fn; } op_table[] = {
   {"Shape", imp_shape}, {"Gather", imp_gather},
   {"Constant", imp_constant}, {"ConstantOfShape", imp_constant_of_shape},
   {"Range", imp_range}, {"ReduceProd", imp_reduce_prod},
-  {"Identity", imp_identity}, {"Dropout", imp_identity},
+  {"Identity", imp_identity}, {"Dropout", imp_dropout},
   {"Softmax", imp_softmax}, {"ReduceMean", imp_reduce}, {"ReduceMax", imp_reduce},
   {"ReduceMin", imp_reduce}, {"ReduceSum", imp_reduce}, {"ArgMax", imp_argmax},
   {"QuantizeLinear", imp_quantize}, {"DequantizeLinear", imp_dequantize},

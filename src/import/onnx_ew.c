@@ -438,7 +438,9 @@ static KilnStatus bn_params(Imp *I, const Onnx__NodeProto *n, int64_t c, float *
   Entry *p[4];
   for (int i = 0; i < 4; i++) {
     p[i] = imp_in(I, n, i + 1);
-    if (!p[i] || !p[i]->data) return imp_err(I, KILN_ERR_UNSUPPORTED, "parameter %d must be a constant", i + 1);
+    if (!p[i]) return imp_err(I, KILN_ERR_INVALID, "parameter %d is missing", i + 1);
+    if (!p[i]->data)
+      return imp_err(I, KILN_ERR_UNSUPPORTED, "input '%s' (parameter %d) must be a constant", p[i]->name, i + 1);
     if (type_numel(&p[i]->type) != c)
       return imp_err(I, KILN_ERR_INVALID, "parameter '%s' has %lld values for %lld channels", p[i]->name,
                      (long long)type_numel(&p[i]->type), (long long)c);

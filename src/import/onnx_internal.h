@@ -158,6 +158,7 @@ KilnStatus imp_flatten(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_squeeze(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_unsqueeze(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_identity(Imp *I, const Onnx__NodeProto *n);
+KilnStatus imp_dropout(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_transpose(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_concat(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_split(Imp *I, const Onnx__NodeProto *n);

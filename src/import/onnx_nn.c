@@ -372,6 +372,19 @@ static KilnStatus reduce_emit(Imp *I, Entry *x, const bool *axes, bool keep, Bod
   return imp_finish(I, op);
 }
 
+/* The least (or greatest) value of dt: the identity of max (min). Integer bounds saturate
+ * when the interpreter converts the double init (2^63 becomes INT64_MAX). */
+static double dtype_bound(DType dt, bool high) {
+  switch (dt) {
+  case KILN_BOOL: return high ? 1 : 0;
+  case KILN_U8: return high ? 255 : 0;
+  case KILN_I8: return high ? 127 : -128;
+  case KILN_I32: return high ? 2147483647.0 : -2147483648.0;
+  case KILN_I64: return high ? 9223372036854775808.0 : -9223372036854775808.0;
+  default: return high ? INFINITY : -INFINITY;
+  }
+}
+
 static KilnStatus reduce_axes(Imp *I, const Onnx__NodeProto *n, const TensorType *x, bool *axes, bool *noop) {
   int64_t ax[KILN_MAX_RANK];
   int na = -1;
@@ -401,11 +414,12 @@ KilnStatus imp_reduce(Imp *I, const Onnx__NodeProto *n) {
   if (st) return st;
   if (noop) return imp_def_entry(I, n->output[0], *x);
   bool mx = !strcmp(n->op_type, "ReduceMax"), mn = !strcmp(n->op_type, "ReduceMin");
-  bool fl = dtype_is_float(x->type.dtype);
-  double init = mx ? (fl ? -INFINITY : (double)INT32_MIN) : mn ? (fl ? INFINITY : (double)INT32_MAX) : 0;
+  bool prod = !strcmp(n->op_type, "ReduceProd"), fl = dtype_is_float(x->type.dtype);
+  double init = mx ? dtype_bound(x->type.dtype, false) : mn ? dtype_bound(x->type.dtype, true) : prod ? 1 : 0;
   bool mean = !strcmp(n->op_type, "ReduceMean");
   if (mean && !fl) return imp_err(I, KILN_ERR_UNSUPPORTED, "ReduceMean of %s", dtype_name(x->type.dtype));
-  st = reduce_emit(I, x, axes, keep, mx ? BODY_MAX : mn ? BODY_MIN : BODY_ADD, init, mean ? "sum" : NULL, &r);
+  BodyOpKind k = mx ? BODY_MAX : mn ? BODY_MIN : prod ? BODY_MUL : BODY_ADD;
+  st = reduce_emit(I, x, axes, keep, k, init, mean ? "sum" : NULL, &r);
   if (st || !mean) return st ? st : imp_def_entry(I, n->output[0], r);
   int64_t cnt = 1;
   for (int i = 0; i < x->type.rank; i++) cnt *= axes[i] ? x->type.dims[i] : 1;

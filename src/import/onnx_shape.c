@@ -167,7 +167,37 @@ KilnStatus imp_unsqueeze(Imp *I, const Onnx__NodeProto *n) {
 KilnStatus imp_identity(Imp *I, const Onnx__NodeProto *n) {
   Entry *x = imp_in(I, n, 0);
   if (!x) return imp_err(I, KILN_ERR_INVALID, "needs an input");
-  return bind(I, n, 0, *x); /* Dropout's mask output is not produced */
+  return bind(I, n, 0, *x);
+}
+
+/* A scalar input read as a float (def when absent); it must be a constant. */
+static KilnStatus scalar_input(Imp *I, const Onnx__NodeProto *n, int i, const char *what, double def, double *v) {
+  Entry *e = imp_in(I, n, i);
+  int c = 1;
+  *v = def;
+  KilnStatus st = e ? imp_const_floats(I, e, what, v, 1, &c) : KILN_OK;
+  if (!st && c != 1) st = imp_err(I, KILN_ERR_INVALID, "input '%s' (%s) is empty", e->name, what);
+  return st;
+}
+
+/* Dropout at inference (training_mode false, or ratio 0) is the identity with an all-true
+ * mask. Training-mode dropout draws random numbers: refused. */
+KilnStatus imp_dropout(Imp *I, const Onnx__NodeProto *n) {
+  Entry *x = imp_in(I, n, 0);
+  double ratio, training;
+  if (!x) return imp_err(I, KILN_ERR_INVALID, "needs an input");
+  KilnStatus st = scalar_input(I, n, 2, "training_mode", 0, &training);
+  if (!st && training != 0) st = scalar_input(I, n, 1, "ratio", 0.5, &ratio);
+  if (st) return st;
+  if (training != 0 && ratio != 0)
+    return imp_err(I, KILN_ERR_UNSUPPORTED, "training_mode=1 with ratio %g (random dropout)", ratio);
+  if ((st = bind(I, n, 0, *x)) || n->n_output < 2 || !n->output[1][0]) return st;
+  TensorType t = x->type;
+  t.dtype = KILN_BOOL;
+  uint8_t *mask = alloc_type(I, &t);
+  if (!mask) return I->d->status;
+  memset(mask, 1, (size_t)type_numel(&t));
+  return imp_def_const(I, n, 1, t, mask);
 }
 
 /* ---- Transpose ------------------------------------------------------------------------------ */
@@ -582,7 +612,8 @@ KilnStatus imp_reduce_prod(Imp *I, const Onnx__NodeProto *n) {
   Entry *x = imp_in(I, n, 0);
   int64_t ax[KILN_MAX_RANK];
   int na = -1;
-  if (!x || !x->data) return imp_err(I, KILN_ERR_UNSUPPORTED, "only constant inputs are supported");
+  if (!x) return imp_err(I, KILN_ERR_INVALID, "needs an input");
+  if (!x->data) return imp_reduce(I, n); /* a run-time reduction */
   Entry *ea = I->opset >= 18 ? imp_in(I, n, 1) : NULL;
   KilnStatus st = ea ? imp_const_ints(I, ea, "axes", ax, KILN_MAX_RANK, &na) : KILN_OK;
   if (!ea && (na = onnx_attr_ints(I, n, "axes", ax, KILN_MAX_RANK)) == -2) return I->d->status;

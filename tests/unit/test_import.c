@@ -706,6 +706,65 @@ static void test_tensor_errors(void) {
   import_fails(&b, KILN_ERR_INVALID, "tensor 'few': has 2 values, dims need 6");
 }
 
+/* Dropout's mask output (inference: all true) used to be left undefined; ReduceProd of a
+ * run-time input was refused; ReduceMax of bool started from INT32_MIN (true), ReduceMin
+ * of u8 from INT32_MAX (255 only by saturation), of i64 from INT32_MAX (wrong). */
+static void test_dropout_mask_and_reductions(void) {
+  MB b;
+  mb_init(&b, 18);
+  int64_t xd[2] = {2, 3}, ax = 1;
+  mb_input(&b, "x", MB_F, 2, xd);
+  mb_input(&b, "bx", ONNX__TENSOR_PROTO__DATA_TYPE__BOOL, 2, xd);
+  mb_input(&b, "ix", ONNX__TENSOR_PROTO__DATA_TYPE__INT64, 2, xd);
+  mb_ints(&b, "ax", 1, &ax);
+  mb_output(&b, "mask");
+  mb_output(&b, "prod");
+  mb_output(&b, "bmax");
+  mb_output(&b, "imin");
+  mb_node(&b, "Dropout", "drop", "x", "y,mask");
+  mb_node(&b, "ReduceProd", "prod", "y,ax", "prod");
+  mb_node(&b, "ReduceMax", "bmax", "bx,ax", "bmax");
+  mb_node(&b, "ReduceMin", "imin", "ix,ax", "imin");
+  Module *m = import_ok(&b);
+  if (!m) return;
+  const Value *mask = m->main->results[0];
+  CHECK(mask->def && mask->def->kind == KILN_OP_CONSTANT && mask->type.dtype == KILN_BOOL);
+  if (mask->def) CHECK_EQ_I(1, ((const uint8_t *)m->consts[mask->def->attrs.const_index].data)[5]);
+  static const double init[3] = {1, 0, 9223372036854775808.0};
+  for (int k = 0; k < 3; k++) {
+    const Op *g = m->main->results[k + 1]->def;
+    CHECK(g && g->kind == KILN_OP_GENERIC && g->attrs.init);
+    if (g && g->attrs.init) CHECK_NEAR(init[k], g->attrs.init[0], 0);
+  }
+  module_free(m);
+}
+
+/* Training-mode Dropout is random: refused; BN parameters must be constants, and the
+ * message names the input (the conformance runner freezes such inputs by name). */
+static void test_dropout_training_and_bn_errors(void) {
+  MB b;
+  mb_init(&b, 13);
+  int64_t xd[2] = {2, 3}, one = 1;
+  float ratio = 0.25f;
+  mb_input(&b, "x", MB_F, 2, xd);
+  mb_init_f(&b, "r", 0, NULL, &ratio);
+  mb_init_i64(&b, "t", 0, NULL, &one);
+  mb_output(&b, "y");
+  mb_node(&b, "Dropout", "drop", "x,r,t", "y");
+  import_fails(&b, KILN_ERR_UNSUPPORTED, "Dropout node 'drop': training_mode=1 with ratio");
+
+  mb_init(&b, 13);
+  int64_t x4[4] = {1, 2, 2, 2}, c = 2;
+  mb_input(&b, "x", MB_F, 4, x4);
+  mb_input(&b, "s", MB_F, 1, &c);
+  mb_init_f(&b, "bias", 1, &c, NULL);
+  mb_init_f(&b, "mean", 1, &c, NULL);
+  mb_init_f(&b, "var", 1, &c, NULL);
+  mb_output(&b, "y");
+  mb_node(&b, "BatchNormalization", "bn", "x,s,bias,mean,var", "y");
+  import_fails(&b, KILN_ERR_UNSUPPORTED, "input 's' (parameter 1) must be a constant");
+}
+
 int main(void) {
   test_conv_auto_pad();
   test_conv_bias_dilation();
@@ -728,5 +787,7 @@ int main(void) {
   test_error_decode();
   test_errors();
   test_tensor_errors();
+  test_dropout_mask_and_reductions();
+  test_dropout_training_and_bn_errors();
   return check_report("test_import");
 }
