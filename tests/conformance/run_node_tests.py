@@ -4,6 +4,12 @@
 
 Usage: run_node_tests.py KILN [--filter REGEX] [--verbose]
 
+Kiln compiles for static shapes. When kiln says a value must be a constant (axes, pads,
+shape, sizes...) and the test feeds it (or the values it is computed from) as graph
+inputs, the runner freezes those inputs into the model as initializers holding the test's
+own values, runs again and compares as usual; such tests are named in the output and
+counted in the summary.
+
 Each test falls in one class:
   pass          every output matches (floats: |k - e| <= atol + rtol*|e|, the ONNX backend
                 test defaults rtol=1e-3, atol=1e-7; integers and bools exactly)
@@ -98,15 +104,33 @@ def load_set(sdir, real_inputs):
     return feeds, [read_pb(os.path.join(sdir, f)) for f in outs]
 
 
-def freeze(model, name, arr, path):
+def freeze(model, name, arr):
     """Kiln compiles for static shapes: a graph input it needs as a constant (axes, pads,
     shape, scales...) becomes an initializer holding the data set's value, as a user
-    compiling for fixed shapes would do. Writes the new model to path."""
+    compiling for fixed shapes would do."""
     keep = [i for i in model.graph.input if i.name != name]
     del model.graph.input[:]
     model.graph.input.extend(keep)
     model.graph.initializer.append(numpy_helper.from_array(arr, name))
-    onnx.save(model, path)
+
+
+def upstream_inputs(model, value):
+    """The graph inputs whose data `value` is computed from (a value Kiln needs as a
+    constant may be computed, e.g. pads from a 'shape' input). Shape and Size depend only
+    on their input's static shape, so the walk does not go through them."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    graph_inputs = {i.name for i in model.graph.input}
+    found, seen, stack = [], set(), [value]
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v in graph_inputs:
+            found.append(v)
+        elif v in producer and producer[v].op_type not in ("Shape", "Size"):
+            stack.extend(i for i in producer[v].input if i)
+    return found
 
 
 def run_kiln(kiln, model_path, order, feeds, tmp):
@@ -162,12 +186,14 @@ def run_one(kiln, tdir, supported, exclusions):
             if not clean:
                 return name, "FAIL", f"unclean failure rc={r.returncode}: {' | '.join(err[-5:])}", frozen
             m = CONST_RE.search(err[0])
-            if m and m.group(1) in feeds and m.group(1) not in frozen:
-                nm = m.group(1)
-                frozen.append(nm)
-                order.remove(nm)
+            todo = [v for v in upstream_inputs(model, m.group(1)) if v in feeds] if m else []
+            if todo:
+                for nm in todo:
+                    frozen.append(nm)
+                    order.remove(nm)
+                    freeze(model, nm, feeds[nm])
                 model_path = os.path.join(tmp, "frozen.onnx")
-                freeze(model, nm, feeds[nm], model_path)
+                onnx.save(model, model_path)
                 continue
             if name in exclusions:
                 return name, "excluded", exclusions[name], frozen
