@@ -5,7 +5,9 @@
  *     reshape/collapse/expand to the same type, zero pad, full-extent unit-step slice,
  *     single-operand concat, a generic with identity maps that yields its input;
  *   - transpose of a transpose: one transpose with the composed permutation;
- *   - reshape of a reshape (or collapse/expand): one reshape of the first operand.
+ *   - reshape of a reshape (or collapse/expand): one reshape of the first operand;
+ *   - a transpose that only moves unit dims (the non-unit dims keep their order) is a
+ *     reshape: e.g. NHWC 1x1x1xC -> NCHW 1xCx1x1 after global pooling.
  * Producers left without uses (the inner transpose or reshape) are left for DCE. */
 #include "passes.h"
 
@@ -83,6 +85,23 @@ static bool merge_reshapes(Op *op) {
   return true;
 }
 
+/* True when the dims of size > 1 appear in the same order before and after the transpose. */
+static bool moves_only_unit_dims(const Op *op) {
+  int64_t last = -1;
+  for (int i = 0; i < op->out[0]->type.rank; i++) {
+    if (op->in[0]->type.dims[op->attrs.perm[i]] == 1) continue;
+    if (op->attrs.perm[i] < last) return false;
+    last = op->attrs.perm[i];
+  }
+  return true;
+}
+
+static bool transpose_to_reshape(Op *op) {
+  if (op->kind != KILN_OP_TRANSPOSE || !moves_only_unit_dims(op)) return false;
+  op->kind = KILN_OP_RESHAPE;
+  return true;
+}
+
 /* Returns true if it changed something; a no-op is erased (its users read its operand). */
 static bool simplify(Op *op) {
   if (is_noop(op)) {
@@ -90,7 +109,7 @@ static bool simplify(Op *op) {
     op_erase(op);
     return true;
   }
-  return merge_transposes(op) || merge_reshapes(op);
+  return transpose_to_reshape(op) || merge_transposes(op) || merge_reshapes(op);
 }
 
 KilnStatus pass_canonicalize(Func *f, PassContext *ctx) {

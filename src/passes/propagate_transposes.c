@@ -8,6 +8,9 @@
  *     loops, so no constant needs re-laying);
  *   - concat whose operands are all transpose(., p): concat along axis p[axis];
  *   - resize, pad, extract_slice: permute scales / pads / offsets and steps.
+ * One rewrite goes up instead: a transpose of an elementwise generic whose operands are
+ * all constants (a dequantize of int8 weights, which fold-constants keeps) moves above
+ * it onto the constants, where it folds into them at compile time.
  * Each rewrite moves a transpose one op further down; transposes that meet are merged by
  * canonicalize (inverse pairs vanish), the next conv's to-NHWC transpose included. The
  * pass repeats until no transpose can move. Guarantees: values and types of the function
@@ -103,6 +106,39 @@ static void sink_through_generic(Func *f, Op *g, const int64_t *p) {
   replace_with(f, g, now, p);
 }
 
+/* ---- up into constants ----------------------------------------------------- */
+
+static bool is_constant(const Value *v) { return v->def && v->def->kind == KILN_OP_CONSTANT; }
+
+/* transpose(g(c...), p) -> g'(transpose(c, p)...) when g is elementwise on constants. */
+static bool bubble_into_constants(Func *f, Op *t) {
+  Op *g = t->in[0]->def;
+  if (!g || !elementwise(g) || !value_has_one_use(t->in[0])) return false;
+  for (int k = 0; k < g->n_in; k++)
+    if (!is_constant(g->in[k])) return false;
+  int n = g->attrs.n_loops;
+  int64_t pinv[KILN_MAX_RANK];
+  for (int i = 0; i < n; i++) pinv[t->attrs.perm[i]] = i;
+  Value *ins[KILN_MAX_OPERANDS];
+  AffineMap *maps = arena_alloc(&f->module->arena, sizeof(AffineMap) * (size_t)g->attrs.n_maps);
+  KILN_ASSERT(maps);
+  for (int k = 0; k < g->n_in; k++) {
+    bool direct = is_identity_map(&g->attrs.maps[k], n);
+    TensorType tt = t->out[0]->type;
+    tt.dtype = g->in[k]->type.dtype;
+    ins[k] = direct ? transpose_to(f, g->in[k], t->attrs.perm, &tt, g) : g->in[k];
+    maps[k] = direct ? affine_identity(n) : rename_loops(&g->attrs.maps[k], pinv, n);
+  }
+  maps[g->n_in] = affine_identity(n);
+  Op *now = op_new(f, KILN_OP_GENERIC, g->name, g->n_in, ins, 1, &t->out[0]->type, t);
+  now->attrs = g->attrs;
+  now->attrs.maps = maps;
+  value_replace_uses(t->out[0], now->out[0]);
+  op_erase(t);
+  op_erase(g);
+  return true;
+}
+
 /* ---- named data-movement ops -------------------------------------------- */
 
 static bool all_inputs_transposed(const Op *op, const int64_t *p, int rank) {
@@ -144,6 +180,7 @@ static bool is_movable_named(const Op *op) {
 
 /* Moves one transpose below op if it can; returns whether it did. */
 static bool try_sink(Func *f, Op *op) {
+  if (op->kind == KILN_OP_TRANSPOSE) return bubble_into_constants(f, op);
   if (elementwise(op)) {
     const Op *t = sinkable_transpose(op);
     if (!t) return false;
