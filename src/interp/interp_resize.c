@@ -4,7 +4,9 @@
  * (onnx/reference/ops/op_resize.py) with scale = attrs.scales[d] (out/in when unset):
  *   half_pixel          (x + 0.5) / scale - 0.5
  *   pytorch_half_pixel  out > 1 ? (x + 0.5) / scale - 0.5 : 0
- *   align_corners       out > 1 ? x * (in - 1) / (out - 1) : 0
+ *   align_corners       out' != 1 ? x * (in - 1) / (out' - 1) : 0, out' = scale * in
+ *                       unrounded, as the reference has it (a scale of 0.6 on 4 gives
+ *                       out = 2 but out' = 2.4)
  *   asymmetric          x / scale
  * Nearest rounds that coordinate per nearest_mode (an integral coordinate is itself),
  * then clamps the index to [0, in-1]. Linear clamps the coordinate to [0, in-1] (what the
@@ -23,7 +25,10 @@ static double src_coord(CoordMode m, double x, double scale, int64_t in, int64_t
   switch (m) {
   case COORD_HALF_PIXEL: return (x + 0.5) / scale - 0.5;
   case COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
-  case COORD_ALIGN_CORNERS: return out > 1 ? x * (double)(in - 1) / (double)(out - 1) : 0.0;
+  case COORD_ALIGN_CORNERS: {
+    double o = scale * (double)in;
+    return o != 1.0 ? x * (double)(in - 1) / (o - 1.0) : 0.0;
+  }
   case COORD_ASYMMETRIC: return x / scale;
   }
   kiln_unreachable();

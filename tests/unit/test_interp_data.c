@@ -30,6 +30,9 @@ static void test_resize_1d(void) {
   double ac[8];
   for (int i = 0; i < 8; i++) ac[i] = 1 + 3.0 * i / 7;
   resize1("linear align_corners", L, COORD_ALIGN_CORNERS, 0, 4, 8, 2, x, ac);
+  /* align_corners by scale 0.6: out = 2, but the reference divides by scale*in - 1 = 1.4 */
+  resize1("linear align_corners scale", L, COORD_ALIGN_CORNERS, 0, 4, 2, 0.6, x,
+          (double[]){1, 1 + 3 / 1.4});
   resize1("linear asymmetric", L, COORD_ASYMMETRIC, 0, 4, 8, 2, x,
           (double[]){1, 1.5, 2, 2.5, 3, 3.5, 4, 4});
   /* one output: half_pixel samples the middle, pytorch_half_pixel the first element */
