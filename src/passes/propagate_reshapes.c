@@ -47,7 +47,9 @@ static bool is_identity(const AffineMap *m, int n_loops) {
 /* g can take x in place of its operand k (a reshape result of g's loop shape). */
 static bool can_push(const Op *g, int k) {
   const OpAttrs *a = &g->attrs;
-  if (g->kind != KILN_OP_GENERIC || !is_identity(&a->maps[k], a->n_loops)) return false;
+  if (g->kind != KILN_OP_GENERIC || g->n_out > KILN_MAX_OPERANDS ||
+      !is_identity(&a->maps[k], a->n_loops))
+    return false;
   for (int l = 0; l < a->n_loops; l++)
     if (a->iterators[l] != ITER_PARALLEL) return false;
   for (int o = 0; o < g->n_out; o++)
