@@ -263,11 +263,10 @@ KilnStatus imp_matmul(Imp *I, const Onnx__NodeProto *n) {
 /* ---- Resize / Upsample ----------------------------------------------------------------- */
 
 static KilnStatus resize_modes(Imp *I, const Onnx__NodeProto *n, bool upsample, OpAttrs *a) {
-  char b1[64], b2[64], b3[64], b4[64];
+  char b1[64], b2[64], b3[64];
   const char *mode = onnx_attr_str(n, "mode", "nearest", b1, sizeof b1);
   const char *ct = onnx_attr_str(n, "coordinate_transformation_mode", upsample ? "asymmetric" : "half_pixel", b2, sizeof b2);
   const char *nm = onnx_attr_str(n, "nearest_mode", upsample ? "floor" : "round_prefer_floor", b3, sizeof b3);
-  const char *kar = onnx_attr_str(n, "keep_aspect_ratio_policy", "stretch", b4, sizeof b4);
   if (!strcmp(mode, "nearest")) a->resize_mode = RESIZE_NEAREST;
   else if (!strcmp(mode, "linear") || !strcmp(mode, "bilinear")) a->resize_mode = RESIZE_LINEAR;
   else return imp_err(I, KILN_ERR_UNSUPPORTED, "mode '%s' (nearest and linear are supported)", mode);
@@ -281,7 +280,6 @@ static KilnStatus resize_modes(Imp *I, const Onnx__NodeProto *n, bool upsample, 
   if (ci < 0) return imp_err(I, KILN_ERR_UNSUPPORTED, "coordinate_transformation_mode '%s'", ct);
   if (ni < 0) return imp_err(I, KILN_ERR_UNSUPPORTED, "nearest_mode '%s'", nm);
   if (onnx_attr_int(n, "antialias", 0)) return imp_err(I, KILN_ERR_UNSUPPORTED, "antialias=1");
-  if (strcmp(kar, "stretch")) return imp_err(I, KILN_ERR_UNSUPPORTED, "keep_aspect_ratio_policy '%s'", kar);
   a->coord_mode = (CoordMode)ci;
   a->nearest_mode = (NearestMode)ni;
   a->cubic_coeff = onnx_attr_float(n, "cubic_coeff_a", -0.75f);
@@ -294,6 +292,32 @@ static double size_scale(int64_t in, int64_t size) {
   while (floor((double)in * s) < (double)size) s = nextafter(s, INFINITY);
   while (floor((double)in * s) > (double)size) s = nextafter(s, 0);
   return s;
+}
+
+/* keep_aspect_ratio_policy not_larger / not_smaller (with sizes): one scale, the min / max
+ * of size/in over the axes, for every axis; the reference's output size is then
+ * round_half_up(in * scale), which must equal the floor(in * scale) the RESIZE op has. */
+static KilnStatus keep_aspect(Imp *I, const Onnx__NodeProto *n, const TensorType *x, const int64_t *ax,
+                              const int64_t *sizes, int na, double *sc) {
+  char buf[64];
+  const char *kar = onnx_attr_str(n, "keep_aspect_ratio_policy", "stretch", buf, sizeof buf);
+  bool larger = !strcmp(kar, "not_larger"), smaller = !strcmp(kar, "not_smaller");
+  if (!strcmp(kar, "stretch")) return KILN_OK;
+  if ((!larger && !smaller) || !sizes) return imp_err(I, KILN_ERR_UNSUPPORTED, "keep_aspect_ratio_policy '%s'", kar);
+  double s = larger ? INFINITY : 0;
+  for (int i = 0; i < na; i++) {
+    double r = (double)sizes[i] / (double)x->dims[ax[i]];
+    s = larger ? fmin(s, r) : fmax(s, r);
+  }
+  for (int i = 0; i < na; i++) {
+    double v = s * (double)x->dims[ax[i]];
+    if (floor(v) != floor(v + 0.5))
+      return imp_err(I, KILN_ERR_UNSUPPORTED,
+                     "keep_aspect_ratio_policy '%s': dim %lld of %g rounds up (Kiln's size is floor(in * scale))",
+                     kar, (long long)ax[i], v);
+    sc[ax[i]] = s;
+  }
+  return KILN_OK;
 }
 
 static KilnStatus resize_scales(Imp *I, const Onnx__NodeProto *n, const TensorType *x, double *sc) {
@@ -320,8 +344,9 @@ static KilnStatus resize_scales(Imp *I, const Onnx__NodeProto *n, const TensorTy
                      (long long)ax, (long long)x->dims[ax]);
     sc[ax] = by_size ? size_scale(x->dims[ax], sizes[i]) : vals[i];
     if (!(sc[ax] > 0) || !(sc[ax] < 1e9)) return imp_err(I, KILN_ERR_INVALID, "scale %g for dim %lld", sc[ax], (long long)ax);
+    axes[i] = ax;
   }
-  return KILN_OK;
+  return keep_aspect(I, n, x, axes, ez && type_numel(&ez->type) > 0 ? sizes : NULL, na, sc);
 }
 
 KilnStatus imp_resize(Imp *I, const Onnx__NodeProto *n) {

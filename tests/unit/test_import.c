@@ -765,6 +765,48 @@ static void test_dropout_training_and_bn_errors(void) {
   import_fails(&b, KILN_ERR_UNSUPPORTED, "input 's' (parameter 1) must be a constant");
 }
 
+/* keep_aspect_ratio_policy: one scale (min for not_larger, max for not_smaller) on every
+ * axis; refused when the reference's round-half-up size differs from floor(in * scale). */
+static void test_resize_keep_aspect(void) {
+  static const struct { const char *policy; int64_t h, w; double scale; const char *err; } cases[] = {
+    {"not_larger", 7, 7, 3.5, NULL},  /* min(7/2, 8/2) */
+    {"not_smaller", 8, 8, 4, NULL},   /* max(7/2, 8/2) */
+    {"sideways", 0, 0, 0, "keep_aspect_ratio_policy 'sideways'"},
+  };
+  for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+    MB b;
+    mb_init(&b, 18);
+    int64_t xd[4] = {1, 1, 2, 2}, sz[2] = {7, 8}, ax[2] = {2, 3};
+    mb_input(&b, "x", MB_F, 4, xd);
+    mb_ints(&b, "sizes", 2, sz);
+    mb_output(&b, "y");
+    Onnx__NodeProto *n = mb_node(&b, "Resize", "up", "x,,,sizes", "y");
+    mb_attr_ints(&b, n, "axes", 2, ax); /* without axes, every dim counts (scale 1 on N, C) */
+    mb_attr_s(&b, n, "keep_aspect_ratio_policy", cases[i].policy);
+    if (cases[i].err) {
+      import_fails(&b, KILN_ERR_UNSUPPORTED, cases[i].err);
+      continue;
+    }
+    Module *m = import_ok(&b);
+    if (!m) continue;
+    const Op *op = find_op(m, KILN_OP_RESIZE, 0);
+    int64_t want[4] = {1, 1, cases[i].h, cases[i].w};
+    CHECK(op && dims_are(&op->out[0]->type, 4, want));
+    if (op) CHECK_NEAR(cases[i].scale, op->attrs.scales[3], 0);
+    module_free(m);
+  }
+  MB b;
+  mb_init(&b, 18);
+  int64_t xd[4] = {1, 1, 2, 4}, sz[2] = {1, 3}, ax[2] = {2, 3};
+  mb_input(&b, "x", MB_F, 4, xd);
+  mb_ints(&b, "sizes", 2, sz);
+  mb_output(&b, "y");
+  Onnx__NodeProto *n = mb_node(&b, "Resize", "down", "x,,,sizes", "y");
+  mb_attr_ints(&b, n, "axes", 2, ax);
+  mb_attr_s(&b, n, "keep_aspect_ratio_policy", "not_smaller"); /* 0.75 * 2 = 1.5 rounds to 2 */
+  import_fails(&b, KILN_ERR_UNSUPPORTED, "dim 2 of 1.5 rounds up");
+}
+
 int main(void) {
   test_conv_auto_pad();
   test_conv_bias_dilation();
@@ -789,5 +831,6 @@ int main(void) {
   test_tensor_errors();
   test_dropout_mask_and_reductions();
   test_dropout_training_and_bn_errors();
+  test_resize_keep_aspect();
   return check_report("test_import");
 }
