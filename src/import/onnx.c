@@ -1,7 +1,8 @@
 /* onnx.c — the ONNX importer's driver: decode, opset, graph inputs, nodes, outputs.
  *
  * onnx_import() unpacks the ModelProto with protobuf-c, reads the default-domain opset
- * (11..21), turns initializers into constant entries and the remaining graph inputs into
+ * (11..21; a model without one may only use other domains, whose ops are all unsupported),
+ * turns initializers into constant entries and the remaining graph inputs into
  * function arguments (dynamic dims become 1), then imports the nodes in order through
  * the op table below (one handler per ONNX op type; the handlers live in onnx_*.c).
  * Graph outputs become the function's results. Every failure returns a status and a
@@ -256,12 +257,16 @@ static bool is_default_domain(const char *dom) { return !dom || !dom[0] || !strc
 static KilnStatus import_node(Imp *I, const Onnx__NodeProto *n) {
   I->node = NULL;
   const char *type = n->op_type ? n->op_type : "";
-  OpImportFn fn = is_default_domain(n->domain) ? find_op(type) : NULL;
+  if (!is_default_domain(n->domain))
+    return diag_error(I->d, KILN_ERR_UNSUPPORTED, "unsupported op '%s.%s' (node '%s')", n->domain, type,
+                      onnx_node_label(n));
+  if (I->opset < 0)
+    return diag_error(I->d, KILN_ERR_INVALID, "node '%s' (%s) is in the default domain, but the model has no "
+                      "default-domain opset_import", onnx_node_label(n), type);
+  OpImportFn fn = find_op(type);
   if (!fn)
-    return diag_error(I->d, KILN_ERR_UNSUPPORTED, "unsupported op '%s%s%s' (node '%s', opset %lld)",
-                      is_default_domain(n->domain) ? "" : n->domain,
-                      is_default_domain(n->domain) ? "" : ".", type, onnx_node_label(n),
-                      (long long)I->opset);
+    return diag_error(I->d, KILN_ERR_UNSUPPORTED, "unsupported op '%s' (node '%s', opset %lld)", type,
+                      onnx_node_label(n), (long long)I->opset);
   for (size_t i = 0; i < n->n_input; i++)
     if (n->input[i][0] && !imp_lookup(I, n->input[i]))
       return diag_error(I->d, KILN_ERR_INVALID, "missing initializer/value '%s' used by node '%s'",
@@ -345,7 +350,7 @@ static KilnStatus read_opset(Imp *I, const Onnx__ModelProto *mp) {
   I->opset = -1;
   for (size_t i = 0; i < mp->n_opset_import; i++)
     if (is_default_domain(mp->opset_import[i]->domain)) I->opset = mp->opset_import[i]->version;
-  if (I->opset < 0) return diag_error(I->d, KILN_ERR_INVALID, "model has no default-domain opset_import");
+  if (I->opset < 0) return KILN_OK; /* fine if no node is in the default domain (import_node) */
   if (I->opset < 11 || I->opset > 21)
     return diag_error(I->d, KILN_ERR_UNSUPPORTED, "unsupported default-domain opset %lld (Kiln supports 11 to 21)",
                       (long long)I->opset);

@@ -616,6 +616,21 @@ static void test_errors(void) {
   mb_node(&b, "Conv", "conv1", "x,w", "y");
   import_fails(&b, KILN_ERR_INVALID, "missing initializer/value 'w' used by node 'conv1'");
 
+  /* no default-domain opset_import: a node of another domain is an unsupported op, a
+   * default-domain node an error */
+  mb_init(&b, 13);
+  b.opset.domain = mb_str(&b, "ai.onnx.ml");
+  mb_input(&b, "x", MB_F, 4, X4);
+  mb_output(&b, "y");
+  mb_node(&b, "Relu", "r", "x", "y");
+  import_fails(&b, KILN_ERR_INVALID, "node 'r' (Relu) is in the default domain, but the model has no");
+  mb_init(&b, 13);
+  b.opset.domain = mb_str(&b, "ai.onnx.ml");
+  mb_input(&b, "x", MB_F, 4, X4);
+  mb_output(&b, "y");
+  mb_node(&b, "Binarizer", "bin", "x", "y")->domain = mb_str(&b, "ai.onnx.ml");
+  import_fails(&b, KILN_ERR_UNSUPPORTED, "unsupported op 'ai.onnx.ml.Binarizer' (node 'bin')");
+
   mb_init(&b, 9);
   mb_input(&b, "x", MB_F, 4, X4);
   mb_output(&b, "y");
