@@ -182,6 +182,8 @@ def run_one(kiln, tdir, supported, exclusions):
             except subprocess.TimeoutExpired:
                 return name, "FAIL", "hang: kiln ran over 120 s", frozen
             err = r.stderr.strip().splitlines()
+            if r.returncode == 0 and re.search(r"Sanitizer|runtime error:", r.stderr):
+                return name, "FAIL", f"sanitizer report: {' | '.join(err[-5:])}", frozen
             if r.returncode == 0:
                 break
             clean = r.returncode == 1 and len(err) == 1 and err[0].startswith("kiln: error:")
