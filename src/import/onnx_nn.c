@@ -1,5 +1,5 @@
 /* onnx_nn.c — the "named" ONNX ops: Conv, ConvTranspose, pooling, Gemm, MatMul, Resize,
- * Softmax, ReduceMean/Max/Min/Sum and ArgMax.
+ * Softmax, ReduceMean/Max/Min/Sum/Prod and ArgMax.
  *
  * Convolutions stay NCHW at import (the layout pass moves them to NHWC). auto_pad is
  * resolved to explicit pads here; a Conv whose group equals its input and output channel
@@ -7,7 +7,7 @@
  * (a reshape, folded for a constant weight). Pool ceil_mode becomes extra bottom/right
  * padding. Gemm is MATMUL plus one GENERIC for alpha/beta/C; transposed operands are
  * TRANSPOSE ops, folded for constants. Resize/Upsample resolve sizes to scales (nudged
- * by an ulp so floor(in * scale) == size). Softmax decomposes into four generics
+ * by an ulp so floor(in * scale) == size; keep_aspect_ratio_policy uses one scale). Softmax decomposes into four generics
  * (reduce-max, exp(x - max), reduce-sum, divide); reductions are GENERICs with reduction
  * iterators and attrs.init, ReduceMean a sum followed by a multiply. */
 #include <math.h>

@@ -5,7 +5,9 @@
  * input is constant the result is computed here instead (the data is copied with a
  * C-order index walk), which is what makes PyTorch's Shape -> Gather -> Unsqueeze ->
  * Concat chains disappear: Shape always folds, since every shape is static. Constant,
- * ConstantOfShape, Range and ReduceProd only exist as constants. Index arithmetic from
+ * ConstantOfShape and Range only exist as constants; ReduceProd folds here and is a
+ * reduction GENERIC (onnx_nn.c) on a run-time input. Identity and inference Dropout bind
+ * their input (Dropout's mask is an all-true constant). Index arithmetic from
  * attributes is clamped and checked so that no attribute can cause an overflow. */
 #include <math.h>
 #include <string.h>
