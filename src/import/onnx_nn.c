@@ -7,7 +7,8 @@
  * (a reshape, folded for a constant weight). Pool ceil_mode becomes extra bottom/right
  * padding. Gemm is MATMUL plus one GENERIC for alpha/beta/C; transposed operands are
  * TRANSPOSE ops, folded for constants. Resize/Upsample resolve sizes to scales (nudged
- * by an ulp so floor(in * scale) == size; keep_aspect_ratio_policy uses one scale). Softmax decomposes into four generics
+ * by an ulp so floor(in * scale) == size; keep_aspect_ratio_policy uses one scale).
+ * Softmax decomposes into four generics
  * (reduce-max, exp(x - max), reduce-sum, divide); reductions are GENERICs with reduction
  * iterators and attrs.init, ReduceMean a sum followed by a multiply. */
 #include <math.h>
