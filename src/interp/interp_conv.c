@@ -1,12 +1,19 @@
 /* interp_conv.c — CONV2D (NCHW, NHWC, groups), DEPTHWISE_CONV2D and CONV_TRANSPOSE2D.
  *
- * All sums accumulate in f32 (other dtypes are staged through f32, interp_f32.c), in an
- * order that keeps the innermost loop contiguous and free of bounds checks:
- *  - NCHW: per output channel plane, for each (input channel, kh, kw) add w * the shifted
- *    input rows into the plane; the valid ow range per kw is computed once, invalid rows
- *    are skipped. Four output channels share each input row pass (fewer input loads).
+ * Numerics, the same for every layout: y = f32(f32(sum) + bias), where the sum of w * x
+ * is accumulated in double in the canonical order kh, kw, then input channel, and padded
+ * taps are skipped (adding w * 0 would not change a double sum). Because the order and
+ * precision do not depend on the layout, an NCHW conv, its NHWC form and the matmul a 1x1
+ * conv becomes (interp_matmul.c sums over k in order, in double) give bit-identical
+ * results; --verify-each relies on that for quantized (QDQ) models, where a last-bit
+ * difference can flip a rounding boundary. Other dtypes are staged through f32
+ * (interp_f32.c). Loop orders keep the innermost loop contiguous and bounds-check free:
+ *  - NCHW: per output channel plane, for each (kh, kw, input channel) add w * the shifted
+ *    input rows into a double plane; the valid ow range per kw is computed once, invalid
+ *    rows are skipped. Four output channels share each input row pass.
  *  - NHWC: per output pixel, for each valid (kh, kw) and input channel, add x * a
- *    contiguous weight row over the output channels (depthwise: over the channels).
+ *    contiguous weight row over the output channels into a double row (depthwise: over
+ *    the channels).
  *  - conv-transpose: scatter x * w into the output with explicit bounds checks (rare op).
  * Padding is zero padding; pads are top, left, bottom, right. Every shape the loops rely
  * on (weights, bias, the result's spatial size) is checked first, so a wrong result type
@@ -21,8 +28,9 @@ typedef struct ConvGeom {
   int64_t pt, pl, pb, pr;   /* pads */
 } ConvGeom;
 
+/* acc: scratch of conv_scratch(g) doubles. */
 typedef void (*ConvKernel)(const ConvGeom *g, const float *x, const float *w,
-                           const float *b, float *y);
+                           const float *b, float *y, double *acc);
 
 /* ---- geometry checks --------------------------------------------------------------- */
 
@@ -119,16 +127,20 @@ static KilnStatus run_staged(const Op *op, Tensor *const *in, Tensor *out, const
   const float *w = x ? f32_view(op, in[1], &ow, d) : NULL;
   const float *b = w && op->n_in == 3 ? f32_view(op, in[2], &ob, d) : NULL;
   float *y = w && (b || op->n_in == 2) ? f32_out(op, out, &oy, d) : NULL;
-  if (y) {
-    kern(g, x, w, b, y);
+  size_t n_acc = (size_t)(4 * g->OH * g->OW + g->F + g->C);
+  double *acc = y ? malloc(sizeof(double) * n_acc) : NULL;
+  if (y && !acc) diag_error(d, KILN_ERR_NOMEM, OPFMT ": out of memory", OPARG(op));
+  if (acc) {
+    kern(g, x, w, b, y, acc);
     f32_out_finish(out, oy);
   } else {
     free(oy);
   }
+  free(acc);
   free(ox);
   free(ow);
   free(ob);
-  return y ? KILN_OK : KILN_ERR_NOMEM;
+  return acc ? KILN_OK : KILN_ERR_NOMEM;
 }
 
 /* ---- kernels ----------------------------------------------------------------------- */
@@ -142,12 +154,13 @@ static void valid_range(int64_t off, int64_t s, int64_t in, int64_t out, int64_t
   if (*lo > *hi) *lo = *hi;
 }
 
-static void fill_bias(float *y, int64_t n, float v) {
-  for (int64_t i = 0; i < n; i++) y[i] = v;
+/* y[i] = f32(acc[i]) + bias: the sum is rounded once, then the bias added in f32. */
+static void finish(float *y, const double *acc, int64_t n, int64_t stride, float bias) {
+  for (int64_t i = 0; i < n; i++) y[i * stride] = (float)acc[i] + bias;
 }
 
 /* y[nf planes] += w[j] * (input plane x shifted by tap kh, kw); nf in 1..4. */
-static void plane_acc(const ConvGeom *g, float *const *y, int nf, const float *x,
+static void plane_acc(const ConvGeom *g, double *const *y, int nf, const float *x,
                       const float *wv, int64_t kh, int64_t kw) {
   int64_t off = kw * g->dw - g->pl, lo, hi, sw = g->sw;
   valid_range(off, sw, g->W, g->OW, &lo, &hi);
@@ -157,20 +170,20 @@ static void plane_acc(const ConvGeom *g, float *const *y, int nf, const float *x
     const float *xr = x + ih * g->W;
     int64_t yo = oh * g->OW;
     if (nf == 4) {
-      float *y0 = y[0] + yo, *y1 = y[1] + yo, *y2 = y[2] + yo, *y3 = y[3] + yo;
-      float w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3];
+      double *y0 = y[0] + yo, *y1 = y[1] + yo, *y2 = y[2] + yo, *y3 = y[3] + yo;
+      double w0 = wv[0], w1 = wv[1], w2 = wv[2], w3 = wv[3];
       for (int64_t ow = lo; ow < hi; ow++) {
-        float xv = xr[ow * sw + off];
+        double xv = xr[ow * sw + off];
         y0[ow] += w0 * xv, y1[ow] += w1 * xv, y2[ow] += w2 * xv, y3[ow] += w3 * xv;
       }
     } else if (sw == 1) {
       for (int j = 0; j < nf; j++) {
-        float *yr = y[j] + yo, w0 = wv[j];
+        double *yr = y[j] + yo, w0 = wv[j];
         for (int64_t ow = lo; ow < hi; ow++) yr[ow] += w0 * xr[ow + off];
       }
     } else {
       for (int j = 0; j < nf; j++) {
-        float *yr = y[j] + yo, w0 = wv[j];
+        double *yr = y[j] + yo, w0 = wv[j];
         for (int64_t ow = lo; ow < hi; ow++) yr[ow] += w0 * xr[ow * sw + off];
       }
     }
@@ -178,36 +191,36 @@ static void plane_acc(const ConvGeom *g, float *const *y, int nf, const float *x
 }
 
 static void conv_nchw(const ConvGeom *g, const float *x, const float *w, const float *b,
-                      float *y) {
+                      float *y, double *acc) {
   int64_t Cg = g->C / g->G, Fg = g->F / g->G, plane = g->OH * g->OW, K = g->KH * g->KW;
   for (int64_t n = 0; n < g->N; n++)
     for (int64_t f0 = 0, nf = 0; f0 < g->F; f0 += nf) {
       int64_t gi = f0 / Fg, group_end = (gi + 1) * Fg;
       nf = group_end - f0 < 4 ? group_end - f0 : 4; /* up to 4 channels of one group */
-      float *yp[4];
+      double *ap[4];
       for (int j = 0; j < nf; j++) {
-        yp[j] = y + (n * g->F + f0 + j) * plane;
-        fill_bias(yp[j], plane, b ? b[f0 + j] : 0.0f);
+        ap[j] = acc + j * plane;
+        memset(ap[j], 0, sizeof(double) * (size_t)plane);
       }
-      for (int64_t c = 0; c < Cg; c++) {
-        const float *xp = x + (n * g->C + gi * Cg + c) * g->H * g->W;
-        for (int64_t t = 0; t < K; t++) {
+      for (int64_t t = 0; t < K; t++)
+        for (int64_t c = 0; c < Cg; c++) {
+          const float *xp = x + (n * g->C + gi * Cg + c) * g->H * g->W;
           float wv[4];
           for (int j = 0; j < nf; j++) wv[j] = w[((f0 + j) * Cg + c) * K + t];
-          plane_acc(g, yp, (int)nf, xp, wv, t / g->KW, t % g->KW);
+          plane_acc(g, ap, (int)nf, xp, wv, t / g->KW, t % g->KW);
         }
-      }
+      for (int j = 0; j < nf; j++)
+        finish(y + (n * g->F + f0 + j) * plane, ap[j], plane, 1, b ? b[f0 + j] : 0.0f);
     }
 }
 
 static void conv_nhwc(const ConvGeom *g, const float *x, const float *w, const float *b,
-                      float *y) {
+                      float *y, double *yp) {
   int64_t Cg = g->C / g->G, Fg = g->F / g->G, F = g->F;
   for (int64_t n = 0; n < g->N; n++)
     for (int64_t oh = 0; oh < g->OH; oh++)
       for (int64_t ow = 0; ow < g->OW; ow++) {
-        float *yp = y + ((n * g->OH + oh) * g->OW + ow) * F;
-        for (int64_t f = 0; f < F; f++) yp[f] = b ? b[f] : 0.0f;
+        memset(yp, 0, sizeof(double) * (size_t)F);
         for (int64_t kh = 0; kh < g->KH; kh++) {
           int64_t ih = oh * g->sh - g->pt + kh * g->dh;
           if (ih < 0 || ih >= g->H) continue;
@@ -218,35 +231,36 @@ static void conv_nhwc(const ConvGeom *g, const float *x, const float *w, const f
             const float *wp = w + (kh * g->KW + kw) * Cg * F;  /* w[kh][kw][c][f] */
             for (int64_t gi = 0; gi < g->G; gi++)
               for (int64_t c = 0; c < Cg; c++) {
-                float xv = xp[gi * Cg + c], *yr = yp + gi * Fg;
+                double xv = xp[gi * Cg + c], *yr = yp + gi * Fg;
                 const float *wr = wp + c * F + gi * Fg;
                 for (int64_t f = 0; f < Fg; f++) yr[f] += xv * wr[f];
               }
           }
         }
+        float *yo = y + ((n * g->OH + oh) * g->OW + ow) * F;
+        for (int64_t f = 0; f < F; f++) yo[f] = (float)yp[f] + (b ? b[f] : 0.0f);
       }
 }
 
 static void dw_nchw(const ConvGeom *g, const float *x, const float *w, const float *b,
-                    float *y) {
+                    float *y, double *acc) {
   int64_t plane = g->OH * g->OW, K = g->KH * g->KW;
   for (int64_t n = 0; n < g->N; n++)
     for (int64_t c = 0; c < g->C; c++) {
-      float *yp = y + (n * g->C + c) * plane;
       const float *xp = x + (n * g->C + c) * g->H * g->W;
-      fill_bias(yp, plane, b ? b[c] : 0.0f);
-      for (int64_t t = 0; t < K; t++) plane_acc(g, &yp, 1, xp, &w[c * K + t], t / g->KW, t % g->KW);
+      memset(acc, 0, sizeof(double) * (size_t)plane);
+      for (int64_t t = 0; t < K; t++) plane_acc(g, &acc, 1, xp, &w[c * K + t], t / g->KW, t % g->KW);
+      finish(y + (n * g->C + c) * plane, acc, plane, 1, b ? b[c] : 0.0f);
     }
 }
 
 static void dw_nhwc(const ConvGeom *g, const float *x, const float *w, const float *b,
-                    float *y) {
+                    float *y, double *yp) {
   int64_t C = g->C;
   for (int64_t n = 0; n < g->N; n++)
     for (int64_t oh = 0; oh < g->OH; oh++)
       for (int64_t ow = 0; ow < g->OW; ow++) {
-        float *yp = y + ((n * g->OH + oh) * g->OW + ow) * C;
-        for (int64_t c = 0; c < C; c++) yp[c] = b ? b[c] : 0.0f;
+        memset(yp, 0, sizeof(double) * (size_t)C);
         for (int64_t kh = 0; kh < g->KH; kh++) {
           int64_t ih = oh * g->sh - g->pt + kh * g->dh;
           if (ih < 0 || ih >= g->H) continue;
@@ -255,18 +269,22 @@ static void dw_nhwc(const ConvGeom *g, const float *x, const float *w, const flo
             if (iw < 0 || iw >= g->W) continue;
             const float *xp = x + ((n * g->H + ih) * g->W + iw) * C;
             const float *wp = w + (kh * g->KW + kw) * C;  /* w[kh][kw][c] */
-            for (int64_t c = 0; c < C; c++) yp[c] += xp[c] * wp[c];
+            for (int64_t c = 0; c < C; c++) yp[c] += (double)xp[c] * wp[c];
           }
         }
+        float *yo = y + ((n * g->OH + oh) * g->OW + ow) * C;
+        for (int64_t c = 0; c < C; c++) yo[c] = (float)yp[c] + (b ? b[c] : 0.0f);
       }
 }
 
 /* y[n][f][ih*s - p + k*d] += x[n][c][ih] * w[c][f%Fg][k] over the group of c. */
 static void convt_nchw(const ConvGeom *g, const float *x, const float *w, const float *b,
-                       float *y) {
+                       float *y, double *acc) {
+  (void)acc; /* one layout only: f32 accumulation, bias first */
   int64_t Cg = g->C / g->G, Fg = g->F / g->G, plane = g->OH * g->OW, K = g->KH * g->KW;
   for (int64_t n = 0; n < g->N; n++)
-    for (int64_t f = 0; f < g->F; f++) fill_bias(y + (n * g->F + f) * plane, plane, b ? b[f] : 0.0f);
+    for (int64_t f = 0; f < g->F; f++)
+      for (int64_t i = 0; i < plane; i++) y[(n * g->F + f) * plane + i] = b ? b[f] : 0.0f;
   for (int64_t n = 0; n < g->N; n++)
     for (int64_t c = 0; c < g->C; c++)
       for (int64_t fo = 0; fo < Fg; fo++) {

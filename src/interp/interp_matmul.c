@@ -2,8 +2,10 @@
  *
  * numpy/ONNX MatMul semantics: batch dims broadcast (trailing-aligned, size 1 stretches);
  * a rank-1 A is a row [1, K] whose M dim is dropped from the result, a rank-1 B a column
- * [K, 1] whose N dim is dropped. Each batch is a plain i-k-j product accumulating in f32,
- * so the innermost loop runs contiguously over a row of B and of the result. */
+ * [K, 1] whose N dim is dropped. Each batch is a plain i-k-j product accumulating in
+ * double over k in order and rounded once, so the innermost loop runs contiguously over a
+ * row of B and of a double row, and a 1x1 conv rewritten to a matmul gives bit-identical
+ * results (the conv sums the same way, see interp_conv.c). */
 #include "interp_impl.h"
 
 typedef struct MMGeom {
@@ -49,18 +51,20 @@ static KilnStatus mm_geom(const Op *op, MMGeom *g, Diag *d) {
   return st ? st : batch_strides(op, b, mb, g, g->bs, g->K * g->N, d);
 }
 
-static void gemm(const MMGeom *g, const float *a, const float *b, float *y) {
+/* acc: a scratch row of N doubles. */
+static void gemm(const MMGeom *g, const float *a, const float *b, float *y, double *acc) {
   for (int64_t i = 0; i < g->M; i++) {
-    float *yr = y + i * g->N;
+    memset(acc, 0, sizeof(double) * (size_t)g->N);
     for (int64_t k = 0; k < g->K; k++) {
-      float av = a[i * g->K + k];
+      double av = a[i * g->K + k];
       const float *br = b + k * g->N;
-      for (int64_t j = 0; j < g->N; j++) yr[j] += av * br[j];
+      for (int64_t j = 0; j < g->N; j++) acc[j] += av * br[j];
     }
+    for (int64_t j = 0; j < g->N; j++) y[i * g->N + j] = (float)acc[j];
   }
 }
 
-static void mm_run(const MMGeom *g, const float *a, const float *b, float *y) {
+static void mm_run(const MMGeom *g, const float *a, const float *b, float *y, double *acc) {
   for (int64_t bi = 0; bi < g->batch; bi++) {
     int64_t ao = 0, bo = 0, rest = bi;
     for (int i = g->ob - 1; i >= 0; i--) {
@@ -68,7 +72,7 @@ static void mm_run(const MMGeom *g, const float *a, const float *b, float *y) {
       rest /= g->bdims[i];
       ao += idx * g->as[i], bo += idx * g->bs[i];
     }
-    gemm(g, a + ao, b + bo, y + bi * g->M * g->N);
+    gemm(g, a + ao, b + bo, y + bi * g->M * g->N, acc);
   }
 }
 
@@ -80,12 +84,16 @@ KilnStatus exec_matmul(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
   const float *a = f32_view(op, in[0], &oa, d);
   const float *b = a ? f32_view(op, in[1], &ob, d) : NULL;
   float *y = b ? f32_out(op, out[0], &oy, d) : NULL;
-  if (y) {
-    memset(y, 0, sizeof(float) * (size_t)(g.batch * g.M * g.N));
-    mm_run(&g, a, b, y);
+  double *acc = y ? malloc(sizeof(double) * (size_t)(g.N ? g.N : 1)) : NULL;
+  if (y && !acc) diag_error(d, KILN_ERR_NOMEM, OPFMT ": out of memory", OPARG(op));
+  if (acc) {
+    mm_run(&g, a, b, y, acc);
     f32_out_finish(out[0], oy);
+  } else {
+    free(oy);
   }
+  free(acc);
   free(oa);
   free(ob);
-  return y ? KILN_OK : KILN_ERR_NOMEM;
+  return acc ? KILN_OK : KILN_ERR_NOMEM;
 }

@@ -35,7 +35,11 @@ static const Pass *const pipeline[] = {
   &fold_constants, &canonicalize, &cse, &dce, /* 1. cleanup */
   &fold_scale_bias, &dce,                     /* 2. BatchNorm / scale / bias into conv weights */
   &channels_last, &fold_constants,            /* 3. NHWC everywhere; weight transposes fold */
-  &propagate_transposes, &canonicalize, &dce, /* 4. transposes sink and cancel */
+  &propagate_transposes, &fold_constants,     /* 4. transposes sink and cancel or fold */
+  &canonicalize, &dce, &fold_pad,             /*    explicit pads into the conv/pool  */
+  &propagate_reshapes, &canonicalize, &dce,   /* 5. reshapes to the graph edges */
+  &conv1x1_to_matmul, &fold_constants, &dce,  /* 7. 1x1 conv -> matmul, reduction innermost */
+  &fuse_elementwise, &canonicalize, &cse, &dce, /* 8. elementwise chains into one body */
 };
 
 const Pass *const *pipeline_passes(int *n) {

@@ -8,9 +8,9 @@
  *     loops, so no constant needs re-laying);
  *   - concat whose operands are all transpose(., p): concat along axis p[axis];
  *   - resize, pad, extract_slice: permute scales / pads / offsets and steps.
- * One rewrite goes up instead: a transpose of an elementwise generic whose operands are
- * all constants (a dequantize of int8 weights, which fold-constants keeps) moves above
- * it onto the constants, where it folds into them at compile time.
+ * One rewrite goes up instead: a transpose (or a reshape) of an elementwise generic whose
+ * operands are all constants (a dequantize of int8 weights, which fold-constants keeps)
+ * moves above it onto the constants, where it folds into them at compile time.
  * Each rewrite moves a transpose one op further down; transposes that meet are merged by
  * canonicalize (inverse pairs vanish), the next conv's to-NHWC transpose included. The
  * pass repeats until no transpose can move. Guarantees: values and types of the function
@@ -69,11 +69,20 @@ static bool elementwise(const Op *g) {
   return is_identity_map(&g->attrs.maps[g->n_in], g->attrs.n_loops);
 }
 
-/* The perm of the first operand that is a transpose read with the identity map. */
+/* A constant, or a transpose/reshape of one (not folded yet: fold-constants runs later). */
+static bool is_constant(const Value *v) {
+  const Op *d = v->def;
+  if (d && (d->kind == KILN_OP_TRANSPOSE || d->kind == KILN_OP_RESHAPE)) return is_constant(d->in[0]);
+  return d && d->kind == KILN_OP_CONSTANT;
+}
+
+/* The first operand that is a transpose read with the identity map. A transpose of a
+ * constant is not sunk: it folds into the constant (and moving it down would undo
+ * bubble_into_constants, forever). */
 static const Op *sinkable_transpose(const Op *g) {
   for (int k = 0; k < g->n_in; k++) {
     const Op *t = transpose_def(g->in[k]);
-    if (t && is_identity_map(&g->attrs.maps[k], g->attrs.n_loops)) return t;
+    if (t && !is_constant(t->in[0]) && is_identity_map(&g->attrs.maps[k], g->attrs.n_loops)) return t;
   }
   return NULL;
 }
@@ -108,8 +117,6 @@ static void sink_through_generic(Func *f, Op *g, const int64_t *p) {
 
 /* ---- up into constants ----------------------------------------------------- */
 
-static bool is_constant(const Value *v) { return v->def && v->def->kind == KILN_OP_CONSTANT; }
-
 /* transpose(g(c...), p) -> g'(transpose(c, p)...) when g is elementwise on constants. */
 static bool bubble_into_constants(Func *f, Op *t) {
   Op *g = t->in[0]->def;
@@ -135,6 +142,45 @@ static bool bubble_into_constants(Func *f, Op *t) {
   now->attrs.maps = maps;
   value_replace_uses(t->out[0], now->out[0]);
   op_erase(t);
+  op_erase(g);
+  return true;
+}
+
+/* reshape(g(c...)) -> g'(reshape(c)...) when g is elementwise on constants that are read
+ * with the identity map or with loop-free maps (scalars): a reshape renames the element
+ * positions of all identity-mapped operands alike and leaves scalars alone. */
+static bool bubble_reshape_into_constants(Func *f, Op *r) {
+  Op *g = r->in[0]->def;
+  if (!g || !elementwise(g) || !value_has_one_use(r->in[0])) return false;
+  int n = g->attrs.n_loops, rank = r->out[0]->type.rank;
+  for (int k = 0; k < g->n_in; k++) {
+    if (!is_constant(g->in[k])) return false;
+    const AffineMap *m = &g->attrs.maps[k];
+    bool scalar = true;
+    for (int res = 0; res < m->n_results; res++)
+      for (int d = 0; d < n; d++) scalar &= m->results[res].coef[d] == 0;
+    if (!scalar && !is_identity_map(m, n)) return false;
+  }
+  Value *ins[KILN_MAX_OPERANDS];
+  AffineMap *maps = arena_alloc(&f->module->arena, sizeof(AffineMap) * (size_t)g->attrs.n_maps);
+  KILN_ASSERT(maps);
+  for (int k = 0; k < g->n_in; k++) {
+    maps[k] = g->attrs.maps[k];
+    ins[k] = g->in[k];
+    if (!is_identity_map(&g->attrs.maps[k], n) || n == 0) continue;
+    TensorType tt = r->out[0]->type;
+    tt.dtype = g->in[k]->type.dtype;
+    ins[k] = op_new(f, KILN_OP_RESHAPE, "reshaped_constant", 1, &g->in[k], 1, &tt, g)->out[0];
+    maps[k] = affine_identity(rank);
+  }
+  maps[g->n_in] = affine_identity(rank);
+  Op *now = op_new(f, KILN_OP_GENERIC, g->name, g->n_in, ins, 1, &r->out[0]->type, r);
+  now->attrs = g->attrs;
+  now->attrs.maps = maps;
+  now->attrs.n_loops = rank;
+  for (int d = 0; d < rank; d++) now->attrs.iterators[d] = ITER_PARALLEL;
+  value_replace_uses(r->out[0], now->out[0]);
+  op_erase(r);
   op_erase(g);
   return true;
 }
@@ -181,6 +227,7 @@ static bool is_movable_named(const Op *op) {
 /* Moves one transpose below op if it can; returns whether it did. */
 static bool try_sink(Func *f, Op *op) {
   if (op->kind == KILN_OP_TRANSPOSE) return bubble_into_constants(f, op);
+  if (op->kind == KILN_OP_RESHAPE) return bubble_reshape_into_constants(f, op);
   if (elementwise(op)) {
     const Op *t = sinkable_transpose(op);
     if (!t) return false;
