@@ -166,7 +166,7 @@ typedef struct RunArgs {
   const char *model, *out_dir;
   const char *inputs[64];
   int n_inputs;
-  bool random;
+  bool random, no_optimize;
   uint64_t seed;
 } RunArgs;
 
@@ -183,6 +183,8 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
       if (*end || !*v) return usage_error("run", "--random-inputs needs an integer SEED, got '%s'", v);
     } else if ((v = flag_value(argc, argv, &i, "--output-dir"))) {
       a->out_dir = v;
+    } else if (!strcmp(argv[i], "--no-optimize")) {
+      a->no_optimize = true;
     } else if (argv[i][0] == '-') {
       return usage_error("run", "unknown option '%s'", argv[i]);
     } else if (a->model) {
@@ -231,6 +233,11 @@ static int cmd_run(int argc, char **argv) {
   Diag d = {0};
   Module *m;
   if (load_model(a.model, &m, &d)) return fail(&d);
+  CompileOptions copt = {0};
+  if (!a.no_optimize && driver_compile(m, &copt, NULL, 0, NULL, &d)) {
+    module_free(m);
+    return fail(&d);
+  }
   const Func *f = m->main;
   Tensor **ins = calloc((size_t)f->n_args + 1, sizeof *ins);
   Tensor **outs = calloc((size_t)f->n_results + 1, sizeof *outs);
@@ -254,6 +261,39 @@ static int cmd_run(int argc, char **argv) {
   return st ? fail(&d) : 0;
 }
 
+/* ---- graph statistics (kiln compile --stats) ----------------------------- */
+
+static bool is_boundary_transpose(const Op *op) {
+  return !op->in[0]->def || value_is_result(op->out[0]);
+}
+
+static bool is_nchw_conv(const Op *op) {
+  return (op->kind == KILN_OP_CONV2D || op->kind == KILN_OP_DEPTHWISE_CONV2D ||
+          op->kind == KILN_OP_POOL2D) && op->attrs.layout == LAYOUT_NCHW;
+}
+
+/* One JSON object: op counts by kind and the layout figures the pipeline is judged by. */
+static void print_stats(const Func *f) {
+  int by_kind[KILN_OP_COUNT] = {0}, boundary = 0, inner = 0, nchw = 0, ops = 0;
+  for (const Op *op = f->first; op; op = op->next, ops++) {
+    by_kind[op->kind]++;
+    if (op->kind == KILN_OP_TRANSPOSE) is_boundary_transpose(op) ? boundary++ : inner++;
+    nchw += is_nchw_conv(op);
+  }
+  printf("{\"ops\": %d, \"transposes\": %d, \"boundary_transposes\": %d, "
+         "\"non_boundary_transposes\": %d, \"reshapes\": %d, \"nchw_convs\": %d, "
+         "\"conv_transposes_nchw\": %d, \"by_kind\": {", ops, boundary + inner, boundary, inner,
+         by_kind[KILN_OP_RESHAPE] + by_kind[KILN_OP_COLLAPSE_SHAPE] + by_kind[KILN_OP_EXPAND_SHAPE],
+         nchw, by_kind[KILN_OP_CONV_TRANSPOSE2D]);
+  const char *sep = "";
+  for (int k = 0; k < KILN_OP_COUNT; k++) {
+    if (!by_kind[k]) continue;
+    printf("%s\"%s\": %d", sep, op_kind_name((OpKind)k), by_kind[k]);
+    sep = ", ";
+  }
+  printf("}}\n");
+}
+
 /* ---- kiln compile / kiln verify ------------------------------------------ */
 
 static void list_passes(void) {
@@ -268,7 +308,7 @@ static void list_passes(void) {
 
 typedef struct CompileArgs {
   const char *model, *out;
-  bool emit_ir, list;
+  bool emit_ir, list, stats;
   CompileOptions opt;
 } CompileArgs;
 
@@ -287,6 +327,7 @@ static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArg
     else if (!strcmp(argv[i], "--timing")) a->opt.timing = true;
     else if (!strcmp(argv[i], "--emit-ir")) a->emit_ir = true;
     else if (!strcmp(argv[i], "--list-passes")) a->list = true;
+    else if (!strcmp(argv[i], "--stats")) a->stats = true;
     else if (argv[i][0] == '-') return usage_error(cmd, "unknown option '%s'", argv[i]);
     else if (a->model) return usage_error(cmd, "unexpected argument '%s'", argv[i]);
     else a->model = argv[i];
@@ -311,6 +352,7 @@ static int cmd_compile(int argc, char **argv) {
   if (!st && a.out && !(out = fopen(a.out, "w")))
     st = diag_error(&d, KILN_ERR_IO, "%s: cannot write: %s", a.out, strerror(errno));
   if (!st && a.emit_ir) module_print(m, stdout, &a.opt.print);
+  if (!st && a.stats) print_stats(m->main);
   if (out) {
     module_print(m, out, &a.opt.print);
     fclose(out);
@@ -359,7 +401,7 @@ static const Command commands[] = {
    "                     handles (default 16)\n"
    "  --emit-resources   also print the elided data (dialect_resources section)\n"},
   {"compile", cmd_compile, "run the optimization pipeline (debug flags: print and verify passes)",
-   "usage: kiln compile MODEL [-o OUT.mlir] [--emit-ir] [--passes=P1,P2,...]\n"
+   "usage: kiln compile MODEL [-o OUT.mlir] [--emit-ir] [--stats] [--passes=P1,P2,...]\n"
    "                          [--print-ir-before=PASS] [--print-ir-after=PASS]\n"
    "                          [--print-ir-after-all] [--verify-each] [--timing]\n"
    "       kiln compile --list-passes\n"
@@ -373,7 +415,10 @@ static const Command commands[] = {
    "                          interpreter on random inputs; a pass that changes the outputs\n"
    "                          beyond rel L2 1e-5 / max abs 1e-3 of range fails, named\n"
    "  --seed S                seed of those random inputs (default 0)\n"
-   "  --timing                print each pass's time and op count (stderr)\n"},
+   "  --timing                print each pass's time and op count (stderr)\n"
+   "  --stats                 print op counts after the pipeline as JSON: transposes\n"
+   "                          (boundary = next to a graph input or output), reshapes,\n"
+   "                          NCHW convs/pools, and every op kind\n"},
   {"verify", cmd_verify, "check every pass of the pipeline on a model, numerically",
    "usage: kiln verify MODEL [--seed S] [--passes=P1,P2,...]\n"
    "Runs the pipeline with --verify-each and prints, per pass, the largest absolute and\n"
@@ -382,12 +427,15 @@ static const Command commands[] = {
    "usage: kiln ops\nPrints one ONNX op type (default domain) per line.\n"},
   {"run", cmd_run, "run a model on .npy or random inputs",
    "usage: kiln run MODEL [--input FILE.npy]... [--random-inputs SEED] [--output-dir DIR]\n"
+   "                      [--no-optimize]\n"
    "  MODEL              an .onnx file, or Kiln MLIR text (.mlir)\n"
    "  --input FILE.npy   one per graph input, in order (C order, exact dtype and shape)\n"
    "  --random-inputs S  fill every input from seed S instead (floats in [-1,1),\n"
    "                     integers in [0,4))\n"
    "  --output-dir DIR   write one DIR/<output name>.npy per graph output\n"
-   "Prints each output's shape, min, max and mean.\n"},
+   "  --no-optimize      run the graph as imported, without the optimization pipeline\n"
+   "Runs the optimized graph with the reference interpreter (the compiled backend is\n"
+   "not there yet) and prints each output's shape, min, max and mean.\n"},
 };
 
 static void print_usage(FILE *out) {
