@@ -328,6 +328,7 @@ static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArg
     else if (!strcmp(argv[i], "--emit-ir")) a->emit_ir = true;
     else if (!strcmp(argv[i], "--list-passes")) a->list = true;
     else if (!strcmp(argv[i], "--stats")) a->stats = true;
+    else if (!strcmp(argv[i], "--emit-resources")) a->opt.print.emit_resources = true;
     else if (argv[i][0] == '-') return usage_error(cmd, "unknown option '%s'", argv[i]);
     else if (a->model) return usage_error(cmd, "unexpected argument '%s'", argv[i]);
     else a->model = argv[i];
@@ -407,6 +408,7 @@ static const Command commands[] = {
    "       kiln compile --list-passes\n"
    "  -o OUT.mlir             write the optimized IR\n"
    "  --emit-ir               print the optimized IR to stdout\n"
+   "  --emit-resources        print constants' data too (else large ones are handles)\n"
    "  --passes=P1,P2          run these passes instead of the default pipeline\n"
    "  --print-ir-before=PASS  print the IR before PASS (stdout)\n"
    "  --print-ir-after=PASS   print the IR after PASS (stdout)\n"

@@ -118,6 +118,8 @@ typedef struct Printer {
   int next_num, next_arg;
   char **keys;       /* const index -> dense_resource key, or NULL */
   bool *elided;      /* const index -> printed as dense_resource */
+  int *order;        /* const indices in the order their keys were made (first use) */
+  int n_order;
 } Printer;
 
 static void print_string(FILE *out, const char *s) {
@@ -221,9 +223,12 @@ static void print_return(Printer *pr, const Func *f) {
   fputc('\n', pr->out);
 }
 
+/* Blobs in first-use order, the order a parsed module creates its constants in, so
+ * print -> parse -> print is identical even after passes appended constants. */
 static void print_resources(Printer *pr) {
   bool any = false;
-  for (int i = 0; i < pr->m->n_consts; i++) {
+  for (int k = 0; k < pr->n_order; k++) {
+    int i = pr->order[k];
     const Constant *c = &pr->m->consts[i];
     if (!pr->keys[i] || !c->data) continue;
     fputs(any ? ",\n" : "\n{-#\n  dialect_resources: {\n    builtin: {\n", pr->out);
@@ -245,7 +250,8 @@ void module_print(const Module *m, FILE *out, const PrintOptions *opt) {
   pr.is_arg = calloc(nv, sizeof(bool));
   pr.keys = calloc(nc, sizeof(char *));
   pr.elided = calloc(nc, sizeof(bool));
-  KILN_ASSERT(pr.num && pr.is_arg && pr.keys && pr.elided);
+  pr.order = calloc(nc, sizeof(int));
+  KILN_ASSERT(pr.num && pr.is_arg && pr.keys && pr.elided && pr.order);
   for (size_t i = 0; i < nv; i++) pr.num[i] = -1;
   fputs("module {\n", out);
   if (m->main) {
@@ -264,6 +270,7 @@ void module_print(const Module *m, FILE *out, const PrintOptions *opt) {
   free(pr.is_arg);
   free(pr.keys);
   free(pr.elided);
+  free(pr.order);
 }
 
 /* ---- constants ---------------------------------------------------------- */
@@ -353,7 +360,10 @@ static void print_const_value(Printer *pr, const Op *op) {
     print_dense(pr, c, numel);
     return;
   }
-  if (!pr->keys[ci]) pr->keys[ci] = make_key(pr, ci);
+  if (!pr->keys[ci]) {
+    pr->keys[ci] = make_key(pr, ci);
+    pr->order[pr->n_order++] = ci;
+  }
   fprintf(pr->out, "dense_resource<%s> : ", pr->keys[ci]);
   print_type(pr, &c->type);
 }
