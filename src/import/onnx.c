@@ -188,6 +188,8 @@ const char *onnx_attr_str(const Onnx__NodeProto *n, const char *name, const char
   size_t len = a->s.len < cap - 1 ? a->s.len : cap - 1;
   if (len) memcpy(buf, a->s.data, len); /* an empty string has data == NULL */
   buf[len] = 0;
+  for (size_t i = 0; i < len; i++) /* messages quote it: keep them one line */
+    if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f) buf[i] = '?';
   return buf;
 }
 
@@ -267,6 +269,8 @@ static KilnStatus import_node(Imp *I, const Onnx__NodeProto *n) {
   if (!fn)
     return diag_error(I->d, KILN_ERR_UNSUPPORTED, "unsupported op '%s' (node '%s', opset %lld)", type,
                       onnx_node_label(n), (long long)I->opset);
+  if (!n->n_output || !n->output[0][0]) /* every ONNX op has a first output; handlers name it */
+    return diag_error(I->d, KILN_ERR_INVALID, "node '%s' (%s) has no output", onnx_node_label(n), type);
   for (size_t i = 0; i < n->n_input; i++)
     if (n->input[i][0] && !imp_lookup(I, n->input[i]))
       return diag_error(I->d, KILN_ERR_INVALID, "missing initializer/value '%s' used by node '%s'",
@@ -280,12 +284,17 @@ static KilnStatus import_node(Imp *I, const Onnx__NodeProto *n) {
 /* ---- graph inputs, initializers, outputs ------------------------------------------ */
 
 static KilnStatus import_initializers(Imp *I, const Onnx__GraphProto *g) {
+  int64_t total = 0;
   for (size_t i = 0; i < g->n_initializer; i++) {
     const Onnx__TensorProto *t = g->initializer[i];
     TensorType type;
     void *data;
     KilnStatus st = onnx_tensor_load(I, t, &type, &data);
     if (st) return st;
+    total += type_nbytes(&type); /* each at most 16 GiB (imp_check_limits): no overflow */
+    if (total > KILN_ONNX_MAX_INIT_BYTES)
+      return diag_error(I->d, KILN_ERR_LIMIT, "initializer '%s': the initializers sum to more than the "
+                        "16 GiB limit", t->name ? t->name : "");
     /* Added to the module (module_add_const) when an op first uses it: imp_value. */
     if ((st = imp_def_entry(I, t->name ? t->name : "", (Entry){.type = type, .data = data})))
       return st;
@@ -362,6 +371,7 @@ static KilnStatus import_graph(Imp *I, const Onnx__ModelProto *mp) {
   if (st) return st;
   const Onnx__GraphProto *g = mp->graph;
   if (!g) return diag_error(I->d, KILN_ERR_INVALID, "model has no graph");
+  if ((st = onnx_check_graph(g, I->d))) return st;
   I->f = func_new(I->m, g->name && g->name[0] ? g->name : "main");
   I->m->main = I->f;
   if ((st = tab_grow(I)) || (st = import_initializers(I, g)) || (st = import_inputs(I, g)))
@@ -375,11 +385,13 @@ static KilnStatus import_graph(Imp *I, const Onnx__ModelProto *mp) {
 KilnStatus onnx_import(const uint8_t *data, size_t size, const char *base_dir, Module **out,
                        Diag *d) {
   *out = NULL;
+  KilnStatus st = onnx_check_nesting(data, size, d);
+  if (st) return st;
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, data);
   if (!mp) return diag_error(d, KILN_ERR_INVALID, "not a valid ONNX model: protobuf decode failed");
   Imp I = {.d = d, .base_dir = base_dir ? base_dir : "."};
   I.m = module_new();
-  KilnStatus st = I.m ? import_graph(&I, mp) : diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  st = I.m ? import_graph(&I, mp) : diag_error(d, KILN_ERR_NOMEM, "out of memory");
   free(I.tab);
   onnx__model_proto__free_unpacked(mp, NULL);
   if (st) {

@@ -51,8 +51,14 @@ static int ew_push(EW *w, BodyInst in) {
   return w->n_insts++;
 }
 
+/* double -> int64, saturating (NaN -> 0): a float attribute may be anything. */
+static int64_t sat_i64(double v) {
+  if (!(v > -9.2e18 && v < 9.2e18)) return v > 0 ? INT64_MAX : (v < 0 ? INT64_MIN : 0);
+  return (int64_t)v;
+}
+
 int ew_const(EW *w, double v, DType dt) {
-  BodyInst in = {.kind = BODY_CONST, .dtype = dt, .imm = v, .imm_i = (int64_t)v};
+  BodyInst in = {.kind = BODY_CONST, .dtype = dt, .imm = v, .imm_i = sat_i64(v)};
   if (!dtype_is_float(dt)) in.imm = (double)in.imm_i;
   return ew_push(w, in);
 }

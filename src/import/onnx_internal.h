@@ -7,6 +7,7 @@
  * them (imp_value), so folded shape chains leave nothing behind.
  *
  *   onnx.c        entry points, graph inputs/outputs, node loop, op table, attributes
+ *   onnx_limits.c protobuf nesting, node count and name checks before import
  *   onnx_tensor.c TensorProto decoding (raw, typed, external data), element access
  *   onnx_ew.c     elementwise ops as GENERIC with a scalar body; constant evaluation
  *   onnx_nn.c     conv, pooling, gemm/matmul, resize, softmax, reductions, BN, QDQ
@@ -74,6 +75,18 @@ const char *onnx_attr_str(const Onnx__NodeProto *n, const char *name, const char
  * More than max entries is an error (returns -2 after recording it). */
 int onnx_attr_ints(Imp *I, const Onnx__NodeProto *n, const char *name, int64_t *out, int max);
 KilnStatus imp_no_extra_outputs(Imp *I, const Onnx__NodeProto *n, int first_unsupported);
+
+/* ---- onnx_limits.c --------------------------------------------------------------- */
+
+#define KILN_ONNX_MAX_NESTING 64      /* protobuf message nesting (subgraphs, sequence types) */
+#define KILN_ONNX_MAX_NODES 1000000   /* nodes, and initializers / inputs / outputs each */
+#define KILN_ONNX_MAX_NAME 4096       /* bytes of a name; control characters are refused */
+#define KILN_ONNX_MAX_INIT_BYTES (16ll << 30) /* all initializers together */
+
+/* Before unpacking: the protobuf nesting depth of the raw bytes. */
+KilnStatus onnx_check_nesting(const uint8_t *data, size_t size, Diag *d);
+/* After unpacking: counts and names of the graph. */
+KilnStatus onnx_check_graph(const Onnx__GraphProto *g, Diag *d);
 
 /* ---- onnx_tensor.c --------------------------------------------------------------- */
 

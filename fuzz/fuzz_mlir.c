@@ -1,0 +1,44 @@
+/* fuzz_mlir.c — libFuzzer target: bytes -> module_parse -> a module or a clean error.
+ * A module that parses must pass the verifier, and printing it (with resources) must
+ * give text that parses again: every dump can become a test. */
+#include <stdio.h>
+
+#include "fuzz_common.h"
+#include "ir/ir.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void reparse(const Module *m) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return;
+  PrintOptions po = {.elide_above = 16, .emit_resources = true};
+  module_print(m, f, &po);
+  fclose(f);
+  Diag d = {0};
+  Module *m2 = NULL;
+  if (module_parse(text, len, "printed.mlir", &m2, &d)) {
+    fprintf(stderr, "fuzz: printed module does not parse back: %s\n--- text:\n%s\n", d.msg, text);
+    abort();
+  }
+  module_free(m2);
+  free(text);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  Diag d = {0};
+  Module *m = NULL;
+  KilnStatus st = module_parse((const char *)data, size, "fuzz.mlir", &m, &d);
+  fuzz_check_diag(st, &d);
+  if (st == KILN_OK) {
+    Diag v = {0};
+    if (m->main && func_verify(m->main, &v)) {
+      fprintf(stderr, "fuzz: parsed module fails the verifier: %s\n", v.msg);
+      abort();
+    }
+    reparse(m);
+  }
+  module_free(m);
+  return 0;
+}

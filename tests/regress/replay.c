@@ -1,0 +1,85 @@
+/* replay.c — runs one input of a fuzz target the way the fuzz harness does, outside
+ * libFuzzer: `replay TARGET FILE` with TARGET onnx | mlir | npy | pipeline.
+ *
+ * Exit 0 when the input is valid, 1 with one line "kiln: error: ..." on stderr when it
+ * is not — never a signal (tests/regress/run.sh checks all three). pipeline runs import,
+ * the whole optimization pipeline and the interpreter on random inputs, skipping the run
+ * for models over the fuzz harness's budget (fuzz/fuzz_pipeline.c). */
+#include <string.h>
+
+#include "driver/driver.h"
+#include "import/import.h"
+
+#define MAX_INPUT_ELEMS (1 << 16)
+#define MAX_CONST_BYTES (4 << 20)
+#define MAX_VALUE_BYTES (64 << 20)
+
+static bool small_enough(const Module *m) {
+  const Func *f = m->main;
+  int64_t consts = 0, values = 0;
+  for (int i = 0; i < f->n_args; i++) {
+    int64_t n = type_numel(&f->args[i]->type);
+    if (n < 0 || n > MAX_INPUT_ELEMS) return false;
+  }
+  for (int i = 0; i < m->n_consts; i++) consts += (int64_t)m->consts[i].nbytes;
+  for (const Op *op = f->first; op; op = op->next)
+    for (int k = 0; k < op->n_out; k++) {
+      int64_t nb = type_nbytes(&op->out[k]->type);
+      if (nb < 0) return false;
+      values += nb;
+    }
+  return consts <= MAX_CONST_BYTES && values <= MAX_VALUE_BYTES;
+}
+
+static KilnStatus run_pipeline(Module *m, Diag *d) {
+  CompileOptions opt = {0};
+  KilnStatus st = driver_compile(m, &opt, NULL, 0, NULL, d);
+  if (st || !small_enough(m)) return st;
+  const Func *f = m->main;
+  Tensor **ins = calloc((size_t)f->n_args + 1, sizeof *ins);
+  Tensor **outs = calloc((size_t)f->n_results + 1, sizeof *outs);
+  if (!ins || !outs) st = diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  if (!st && !(st = driver_random_inputs(f, 1, ins, d))) {
+    st = interp_run(f, ins, outs, d);
+    for (int i = 0; !st && i < f->n_results; i++) tensor_free(outs[i]);
+    for (int i = 0; i < f->n_args; i++) tensor_free(ins[i]);
+  }
+  free(ins);
+  free(outs);
+  return st;
+}
+
+static KilnStatus replay(const char *target, const uint8_t *buf, size_t size, Diag *d) {
+  Module *m = NULL;
+  KilnStatus st;
+  if (!strcmp(target, "npy")) {
+    NpyArray a;
+    st = npy_parse(buf, size, "input.npy", &a, d);
+    npy_free(&a);
+    return st;
+  }
+  if (!strcmp(target, "mlir")) st = module_parse((const char *)buf, size, "input.mlir", &m, d);
+  else st = onnx_import(buf, size, "/nonexistent-kiln-fuzz", &m, d);
+  if (!st && !strcmp(target, "pipeline")) st = run_pipeline(m, d);
+  module_free(m);
+  return st;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3 || (strcmp(argv[1], "onnx") && strcmp(argv[1], "mlir") && strcmp(argv[1], "npy") &&
+                    strcmp(argv[1], "pipeline"))) {
+    fprintf(stderr, "usage: replay onnx|mlir|npy|pipeline FILE\n");
+    return 2;
+  }
+  Diag d = {0};
+  uint8_t *buf;
+  size_t size;
+  KilnStatus st = file_read_all(argv[2], &buf, &size, &d);
+  if (!st) {
+    st = replay(argv[1], buf, size, &d);
+    free(buf);
+  }
+  if (!st) return 0;
+  fprintf(stderr, "kiln: error: %s\n", d.msg[0] ? d.msg : status_name(st));
+  return 1;
+}

@@ -1,0 +1,24 @@
+#!/bin/sh
+# run.sh REPLAY DIR — replays every input in DIR/<target>/ (onnx, mlir, npy, pipeline):
+# each must exit 0 (valid) or 1 with exactly one stderr line "kiln: error: ...", never
+# a signal, an abort or a sanitizer report. Prints one line per failure and a summary.
+replay=$1 dir=$2
+fail=0 n=0
+err=$(mktemp)
+for target in onnx mlir npy pipeline; do
+  for f in "$dir/$target"/*; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    "$replay" "$target" "$f" >/dev/null 2>"$err"
+    rc=$?
+    lines=$(wc -l <"$err")
+    if [ "$rc" -eq 0 ] && [ "$lines" -eq 0 ]; then continue; fi
+    if [ "$rc" -eq 1 ] && [ "$lines" -eq 1 ] && grep -q '^kiln: error: ' "$err"; then continue; fi
+    echo "FAIL $target/$(basename "$f"): exit $rc, stderr:"
+    head -c 2000 "$err"
+    fail=$((fail + 1))
+  done
+done
+rm -f "$err"
+echo "regress: $n inputs, $fail failed"
+[ "$fail" -eq 0 ]
