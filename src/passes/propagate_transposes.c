@@ -2,7 +2,7 @@
  *
  * A transpose is only a renaming of dims, so an op that reads transpose(x, p) can be
  * rewritten to compute in x's layout and be followed by one transpose(., p) instead:
- *   - elementwise generic: rename its loops (old loop i becomes new loop p[i]), read
+ *   - elementwise generic (or a keepdims reduction): rename its loops (old loop i becomes new loop p[i]), read
  *     every operand that is transpose(x, p) as x with the identity map, permute the
  *     coefficients of every other operand's map (constants and broadcasts move with the
  *     loops, so no constant needs re-laying);
@@ -69,6 +69,22 @@ static bool elementwise(const Op *g) {
   return is_identity_map(&g->attrs.maps[g->n_in], g->attrs.n_loops);
 }
 
+/* Elementwise, or a reduction that keeps its dims (output map: loop i, or 0 where loop i
+ * reduces), like ReduceMean/ReduceMax with keepdims after import. */
+static bool sinkable_generic(const Op *g) {
+  if (g->kind != KILN_OP_GENERIC || g->n_out != 1) return false;
+  const AffineMap *m = &g->attrs.maps[g->n_in];
+  int n = g->attrs.n_loops;
+  if (m->n_results != n) return false;
+  for (int r = 0; r < n; r++) {
+    bool reduced = g->attrs.iterators[r] == ITER_REDUCTION;
+    if (m->results[r].cst) return false;
+    for (int d = 0; d < KILN_MAX_RANK; d++)
+      if (m->results[r].coef[d] != (!reduced && d == r)) return false;
+  }
+  return true;
+}
+
 /* A constant, or a transpose/reshape of one (not folded yet: fold-constants runs later). */
 static bool is_constant(const Value *v) {
   const Op *d = v->def;
@@ -107,11 +123,15 @@ static void sink_through_generic(Func *f, Op *g, const int64_t *p) {
     ins[k] = direct ? t->in[0] : g->in[k];
     maps[k] = direct ? affine_identity(n) : rename_loops(&g->attrs.maps[k], p, n);
   }
-  maps[g->n_in] = affine_identity(n);
+  /* Output dim i moves to p[i], like the loops: result p[i] reads loop p[i] (or is 0). */
+  AffineMap ren = rename_loops(&g->attrs.maps[g->n_in], p, n);
+  maps[g->n_in] = ren;
+  for (int i = 0; i < n; i++) maps[g->n_in].results[p[i]] = ren.results[i];
   TensorType out = unpermuted(&g->out[0]->type, p);
   Op *now = op_new(f, KILN_OP_GENERIC, g->name, g->n_in, ins, 1, &out, g);
   now->attrs = g->attrs;
   now->attrs.maps = maps;
+  for (int i = 0; i < n; i++) now->attrs.iterators[p[i]] = g->attrs.iterators[i];
   replace_with(f, g, now, p);
 }
 
@@ -228,7 +248,7 @@ static bool is_movable_named(const Op *op) {
 static bool try_sink(Func *f, Op *op) {
   if (op->kind == KILN_OP_TRANSPOSE) return bubble_into_constants(f, op);
   if (op->kind == KILN_OP_RESHAPE) return bubble_reshape_into_constants(f, op);
-  if (elementwise(op)) {
+  if (sinkable_generic(op)) {
     const Op *t = sinkable_transpose(op);
     if (!t) return false;
     int64_t p[KILN_MAX_RANK];
