@@ -74,6 +74,12 @@ def input_info(path):
     return inp.name, shape
 
 
+def graph_name(path):
+    """iree-import-onnx names the exported function after the ONNX graph."""
+    import onnx
+    return onnx.load(path, load_external_data=False).graph.name or "main_graph"
+
+
 def timed_runs(fn, runs, warmup=2):
     for _ in range(warmup):
         fn()
@@ -152,7 +158,8 @@ def bench_iree_once(path, threads, runs, flags, work):
            "compile_s": compile_s, "latency": {}}
     _, shape = input_info(path)
     for th in threads:
-        r = subprocess.run([bench, f"--module={vmfb}", "--device=local-task", "--function=main_graph",
+        r = subprocess.run([bench, f"--module={vmfb}", "--device=local-task",
+                            f"--function={graph_name(path)}",
                             f"--input={'x'.join(map(str, shape))}xf32=0.5",
                             f"--task_topology_max_group_count={th}",
                             f"--benchmark_repetitions={runs}", "--benchmark_min_time=0.001",
