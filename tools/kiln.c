@@ -103,25 +103,12 @@ static KilnStatus tensor_from_npy(const char *path, const Value *arg, const char
   return KILN_OK;
 }
 
-static double tensor_get(const Tensor *t, int64_t i) {
-  switch (t->type.dtype) {
-  case KILN_F32: return ((const float *)t->data)[i];
-  case KILN_F16: return f16_to_f32(((const uint16_t *)t->data)[i]);
-  case KILN_BF16: return bf16_to_f32(((const uint16_t *)t->data)[i]);
-  case KILN_I8: return ((const int8_t *)t->data)[i];
-  case KILN_U8: case KILN_BOOL: return ((const uint8_t *)t->data)[i];
-  case KILN_I32: return ((const int32_t *)t->data)[i];
-  case KILN_I64: return (double)((const int64_t *)t->data)[i];
-  default: kiln_unreachable();
-  }
-}
-
 static void print_summary(const char *name, const Tensor *t) {
   char ty[160];
   int64_t n = type_numel(&t->type);
   double lo = INFINITY, hi = -INFINITY, sum = 0;
   for (int64_t i = 0; i < n; i++) {
-    double v = tensor_get(t, i);
+    double v = tensor_get_f(t, i);
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
     sum += v;

@@ -48,19 +48,6 @@ KilnStatus driver_random_inputs(const Func *f, uint64_t seed, Tensor **ins, Diag
   return KILN_OK;
 }
 
-static double elem(const Tensor *t, int64_t i) {
-  switch (t->type.dtype) {
-  case KILN_F32: return ((const float *)t->data)[i];
-  case KILN_F16: return f16_to_f32(((const uint16_t *)t->data)[i]);
-  case KILN_BF16: return bf16_to_f32(((const uint16_t *)t->data)[i]);
-  case KILN_I8: return ((const int8_t *)t->data)[i];
-  case KILN_U8: case KILN_BOOL: return ((const uint8_t *)t->data)[i];
-  case KILN_I32: return ((const int32_t *)t->data)[i];
-  case KILN_I64: return (double)((const int64_t *)t->data)[i];
-  default: kiln_unreachable();
-  }
-}
-
 typedef struct Check {
   const CompileOptions *opt;
   Tensor **inputs;
@@ -96,7 +83,7 @@ static KilnStatus compare(Check *c, const Func *f, Tensor **got, PassCheck *row)
     double lo = 0, hi = 0, diff2 = 0, ref2 = 0, worst = 0;
     int64_t at = 0;
     for (int64_t i = 0; i < n; i++) {
-      double x = elem(a, i), y = elem(b, i), e = x > y ? x - y : y - x;
+      double x = tensor_get_f(a, i), y = tensor_get_f(b, i), e = x > y ? x - y : y - x;
       if (i == 0 || x < lo) lo = x;
       if (i == 0 || x > hi) hi = x;
       diff2 += e * e;
@@ -201,9 +188,18 @@ static int resolve_passes(const CompileOptions *opt, const Pass **list, int cap,
 }
 
 static KilnStatus check_pass_name(const char *name, Diag *d) {
-  if (name && !pass_lookup(name))
+  if (name && !pass_lookup(name) && strcmp(name, DISPATCH_PASS_NAME))
     return diag_error(d, KILN_ERR_INVALID, "unknown pass '%s' (kiln compile --list-passes lists them)", name);
   return KILN_OK;
+}
+
+/* Dispatch formation as one more step, so --print-ir-after and --verify-each see it. */
+static KilnStatus form_dispatches(Func *f, const CompileOptions *opt, Check *c, Diag *d) {
+  static const Pass step = {DISPATCH_PASS_NAME, NULL, "group ops into kiln.dispatch regions"};
+  KilnStatus st = before_pass(c, &step, f);
+  if (!st) st = dispatch_form_regions(f, &opt->dispatch, d);
+  if (!st) st = after_pass(c, &step, f);
+  return st;
 }
 
 KilnStatus driver_compile(Module *m, const CompileOptions *opt, PassCheck *checks, int max_checks,
@@ -226,6 +222,7 @@ KilnStatus driver_compile(Module *m, const CompileOptions *opt, PassCheck *check
   }
   PassHooks hooks = {.user = &c, .before = before_pass, .after = after_pass};
   if (!st) st = pipeline_run(m, list, n, &ctx, &hooks);
+  if (!st && opt->form_dispatches) st = form_dispatches(f, opt, &c, d);
   if (n_checks) *n_checks = c.n_rows < c.max_rows ? c.n_rows : c.max_rows;
   free_tensors(c.inputs, f->n_args);
   free_tensors(c.ref, f->n_results);

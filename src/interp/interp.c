@@ -56,6 +56,8 @@ Tensor *tensor_new(TensorType t) {
   return r;
 }
 
+double tensor_get_f(const Tensor *t, int64_t i) { return elem_get_f(t->data, t->type.dtype, i); }
+
 void tensor_free(Tensor *t) {
   if (!t) return;
   free(t->data);

@@ -18,6 +18,8 @@ typedef struct Tensor {
 /* NULL on allocation failure or overflowing size. Data zeroed. */
 Tensor *tensor_new(TensorType t);
 void tensor_free(Tensor *t);
+/* Element i (C order) of any dtype, as a double. */
+double tensor_get_f(const Tensor *t, int64_t i);
 
 /* Runs f. inputs[i] must match f->args[i]'s type exactly (else KILN_ERR_INVALID naming the
  * input). On success outputs[i] (f->n_results of them) are new tensors the caller frees.

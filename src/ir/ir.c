@@ -229,6 +229,16 @@ AffineMap affine_identity(int n_loops) {
   return m;
 }
 
+bool affine_is_identity(const AffineMap *m, int n_loops) {
+  if (m->n_results != n_loops) return false;
+  for (int r = 0; r < n_loops; r++) {
+    if (m->results[r].cst) return false;
+    for (int d = 0; d < KILN_MAX_RANK; d++)
+      if (m->results[r].coef[d] != (d == r)) return false;
+  }
+  return true;
+}
+
 AffineMap affine_broadcast(int rank, const int64_t *dims, int n_loops, const int64_t *out_dims) {
   KILN_ASSERT(rank <= n_loops);
   AffineMap m = {.n_results = rank};

@@ -279,6 +279,8 @@ int body_op_n_args(BodyOpKind k);
 
 /* Builders for generic ops. */
 AffineMap affine_identity(int n_loops);
+/* True when m is the identity over n_loops loops (result i = d_i, no constants). */
+bool affine_is_identity(const AffineMap *m, int n_loops);
 /* Map for a tensor of rank `rank` broadcast (numpy rules, trailing-aligned) into the
  * `n_loops` loops of an output of shape out_dims: size-1 dims map to constant 0. */
 AffineMap affine_broadcast(int rank, const int64_t *dims, int n_loops, const int64_t *out_dims);

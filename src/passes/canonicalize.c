@@ -33,14 +33,8 @@ static bool is_full_slice(const Op *op) {
 static bool is_copy_generic(const Op *op) {
   if (op->n_in != 1 || op->n_out != 1) return false;
   const OpAttrs *a = &op->attrs;
-  AffineMap id = affine_identity(a->n_loops);
-  for (int k = 0; k < a->n_maps; k++) {
-    if (a->maps[k].n_results != id.n_results) return false;
-    for (int r = 0; r < id.n_results; r++)
-      for (int d = 0; d < KILN_MAX_RANK; d++)
-        if (a->maps[k].results[r].coef[d] != id.results[r].coef[d] || a->maps[k].results[r].cst)
-          return false;
-  }
+  for (int k = 0; k < a->n_maps; k++)
+    if (!affine_is_identity(&a->maps[k], a->n_loops)) return false;
   const BodyInst *y = &a->body.insts[a->body.yields[0]];
   return y->kind == BODY_ARG && y->imm_i == 0;
 }

@@ -9,7 +9,6 @@
  * a pair (coefficient of x, constant); add/sub/neg combine pairs, mul/div only when one
  * side is constant. Anything else (a clamp, a second activation input) leaves it alone.
  * Assumes constants are folded (run after fold-constants). f32 weights only. */
-#include <string.h>
 
 #include "passes.h"
 
@@ -26,15 +25,6 @@ static const Constant *const_of(const Module *m, const Value *v) {
   if (!v->def || v->def->kind != KILN_OP_CONSTANT) return NULL;
   const Constant *c = &m->consts[v->def->attrs.const_index];
   return c->data && c->type.dtype == KILN_F32 ? c : NULL;
-}
-
-static bool map_is_identity(const AffineMap *m, int n_loops) {
-  AffineMap id = affine_identity(n_loops);
-  if (m->n_results != n_loops) return false;
-  for (int r = 0; r < n_loops; r++)
-    if (memcmp(m->results[r].coef, id.results[r].coef, sizeof id.results[r].coef) || m->results[r].cst)
-      return false;
-  return true;
 }
 
 /* True when map m uses no loop other than `loop`. */
@@ -102,13 +92,13 @@ static bool eval_affine(const Module *m, const Match *mt, int64_t ch, Lin *out) 
 static bool match(const Module *m, Op *g, Match *mt) {
   if (g->kind != KILN_OP_GENERIC || g->n_out != 1 || g->attrs.init) return false;
   int n_loops = g->attrs.n_loops;
-  if (!map_is_identity(&g->attrs.maps[g->n_in], n_loops)) return false;
+  if (!affine_is_identity(&g->attrs.maps[g->n_in], n_loops)) return false;
   mt->g = g;
   mt->conv = NULL;
   for (int k = 0; k < g->n_in; k++) {
     Op *def = g->in[k]->def;
     if (def && (def->kind == KILN_OP_CONV2D || def->kind == KILN_OP_DEPTHWISE_CONV2D) && !mt->conv) {
-      if (!value_has_one_use(g->in[k]) || !map_is_identity(&g->attrs.maps[k], n_loops)) return false;
+      if (!value_has_one_use(g->in[k]) || !affine_is_identity(&g->attrs.maps[k], n_loops)) return false;
       mt->conv = def;
       mt->x_arg = k;
     }

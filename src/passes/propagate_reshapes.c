@@ -36,24 +36,16 @@ static bool unit_dim_map(const TensorType *in, const TensorType *out, int *sigma
   return i == in->rank;
 }
 
-static bool is_identity(const AffineMap *m, int n_loops) {
-  if (m->n_results != n_loops) return false;
-  for (int r = 0; r < n_loops; r++)
-    for (int d = 0; d < KILN_MAX_RANK; d++)
-      if (m->results[r].coef[d] != (d == r) || m->results[r].cst) return false;
-  return true;
-}
-
 /* g can take x in place of its operand k (a reshape result of g's loop shape). */
 static bool can_push(const Op *g, int k) {
   const OpAttrs *a = &g->attrs;
   if (g->kind != KILN_OP_GENERIC || g->n_out > KILN_MAX_OPERANDS ||
-      !is_identity(&a->maps[k], a->n_loops))
+      !affine_is_identity(&a->maps[k], a->n_loops))
     return false;
   for (int l = 0; l < a->n_loops; l++)
     if (a->iterators[l] != ITER_PARALLEL) return false;
   for (int o = 0; o < g->n_out; o++)
-    if (!is_identity(&a->maps[g->n_in + o], a->n_loops)) return false;
+    if (!affine_is_identity(&a->maps[g->n_in + o], a->n_loops)) return false;
   return true;
 }
 

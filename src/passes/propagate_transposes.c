@@ -30,16 +30,6 @@ static bool same_perm(const Op *t, const int64_t *p, int rank) {
   return true;
 }
 
-static bool is_identity_map(const AffineMap *m, int n_loops) {
-  if (m->n_results != n_loops) return false;
-  for (int r = 0; r < n_loops; r++) {
-    if (m->results[r].cst) return false;
-    for (int d = 0; d < KILN_MAX_RANK; d++)
-      if (m->results[r].coef[d] != (d == r)) return false;
-  }
-  return true;
-}
-
 /* Type of `t` with dim p[i] taken from dim i: the pre-transpose layout. */
 static TensorType unpermuted(const TensorType *t, const int64_t *p) {
   TensorType u = *t;
@@ -66,7 +56,7 @@ static bool elementwise(const Op *g) {
   if (g->kind != KILN_OP_GENERIC || g->n_out != 1) return false;
   for (int l = 0; l < g->attrs.n_loops; l++)
     if (g->attrs.iterators[l] != ITER_PARALLEL) return false;
-  return is_identity_map(&g->attrs.maps[g->n_in], g->attrs.n_loops);
+  return affine_is_identity(&g->attrs.maps[g->n_in], g->attrs.n_loops);
 }
 
 /* Elementwise, or a reduction that keeps its dims (output map: loop i, or 0 where loop i
@@ -98,7 +88,7 @@ static bool is_constant(const Value *v) {
 static const Op *sinkable_transpose(const Op *g) {
   for (int k = 0; k < g->n_in; k++) {
     const Op *t = transpose_def(g->in[k]);
-    if (t && !is_constant(t->in[0]) && is_identity_map(&g->attrs.maps[k], g->attrs.n_loops)) return t;
+    if (t && !is_constant(t->in[0]) && affine_is_identity(&g->attrs.maps[k], g->attrs.n_loops)) return t;
   }
   return NULL;
 }
@@ -119,7 +109,7 @@ static void sink_through_generic(Func *f, Op *g, const int64_t *p) {
   KILN_ASSERT(maps);
   for (int k = 0; k < g->n_in; k++) {
     Op *t = transpose_def(g->in[k]);
-    bool direct = t && same_perm(t, p, n) && is_identity_map(&g->attrs.maps[k], n);
+    bool direct = t && same_perm(t, p, n) && affine_is_identity(&g->attrs.maps[k], n);
     ins[k] = direct ? t->in[0] : g->in[k];
     maps[k] = direct ? affine_identity(n) : rename_loops(&g->attrs.maps[k], p, n);
   }
@@ -150,7 +140,7 @@ static bool bubble_into_constants(Func *f, Op *t) {
   AffineMap *maps = arena_alloc(&f->module->arena, sizeof(AffineMap) * (size_t)g->attrs.n_maps);
   KILN_ASSERT(maps);
   for (int k = 0; k < g->n_in; k++) {
-    bool direct = is_identity_map(&g->attrs.maps[k], n);
+    bool direct = affine_is_identity(&g->attrs.maps[k], n);
     TensorType tt = t->out[0]->type;
     tt.dtype = g->in[k]->type.dtype;
     ins[k] = direct ? transpose_to(f, g->in[k], t->attrs.perm, &tt, g) : g->in[k];
@@ -179,7 +169,7 @@ static bool bubble_reshape_into_constants(Func *f, Op *r) {
     bool scalar = true;
     for (int res = 0; res < m->n_results; res++)
       for (int d = 0; d < n; d++) scalar &= m->results[res].coef[d] == 0;
-    if (!scalar && !is_identity_map(m, n)) return false;
+    if (!scalar && !affine_is_identity(m, n)) return false;
   }
   Value *ins[KILN_MAX_OPERANDS];
   AffineMap *maps = arena_alloc(&f->module->arena, sizeof(AffineMap) * (size_t)g->attrs.n_maps);
@@ -187,7 +177,7 @@ static bool bubble_reshape_into_constants(Func *f, Op *r) {
   for (int k = 0; k < g->n_in; k++) {
     maps[k] = g->attrs.maps[k];
     ins[k] = g->in[k];
-    if (!is_identity_map(&g->attrs.maps[k], n) || n == 0) continue;
+    if (!affine_is_identity(&g->attrs.maps[k], n) || n == 0) continue;
     TensorType tt = r->out[0]->type;
     tt.dtype = g->in[k]->type.dtype;
     ins[k] = op_new(f, KILN_OP_RESHAPE, "reshaped_constant", 1, &g->in[k], 1, &tt, g)->out[0];
