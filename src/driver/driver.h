@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 
+#include "dispatch/dispatch.h"
 #include "interp/interp.h"
 #include "passes/passes.h"
 
@@ -21,6 +22,9 @@ typedef struct CompileOptions {
   FILE *ir_out;              /* where IR is printed (default stdout) */
   FILE *log;                 /* progress and the verify table (default stderr) */
   PrintOptions print;
+  bool form_dispatches;      /* after the pipeline: dispatch region formation (a step named
+                                DISPATCH_PASS_NAME for the print and verify hooks) */
+  DispatchOptions dispatch;  /* its options */
 } CompileOptions;
 
 /* One row of the numerical check: how far a pass moved the outputs. */
