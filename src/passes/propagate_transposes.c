@@ -13,8 +13,9 @@
  * moves above it onto the constants, where it folds into them at compile time.
  * Each rewrite moves a transpose one op further down; transposes that meet are merged by
  * canonicalize (inverse pairs vanish), the next conv's to-NHWC transpose included. The
- * pass repeats until no transpose can move. Guarantees: values and types of the function
- * results are unchanged; what remains are transposes at graph inputs/outputs or in front
+ * pass repeats until no transpose can move; a transpose that still only feeds generics is
+ * then folded into their indexing maps (they read the untransposed value). Guarantees:
+ * values and types of the function results are unchanged; what remains are transposes at graph inputs/outputs or in front
  * of ops that do not commute (matmul, gather, reshape). */
 #include <string.h>
 
@@ -256,6 +257,27 @@ static bool try_sink(Func *f, Op *op) {
   return true;
 }
 
+/* ---- fold what is left into the consumers' indexing maps ------------------- */
+
+/* A transpose none of whose uses could take it as a renaming (e.g. a transpose of a graph
+ * input read by an elementwise op that also reads an untransposed value) but all of whose
+ * uses are generics: each generic reads x directly, with its map's results permuted
+ * (transpose(x, p)[e] = x[r] where r[p[j]] = e[j]). The transpose disappears. */
+static bool fold_into_consumer_maps(Op *t) {
+  if (t->kind != KILN_OP_TRANSPOSE || value_is_result(t->out[0]) || !t->out[0]->uses) return false;
+  if (is_constant(t->in[0])) return false;
+  for (const Use *u = t->out[0]->uses; u; u = u->next)
+    if (u->user->kind != KILN_OP_GENERIC) return false;
+  while (t->out[0]->uses) {
+    Use *u = t->out[0]->uses;
+    AffineMap *m = &u->user->attrs.maps[u->index], old = *m;
+    for (int j = 0; j < old.n_results; j++) m->results[t->attrs.perm[j]] = old.results[j];
+    op_set_operand(u->user, u->index, t->in[0]);
+  }
+  op_erase(t);
+  return true;
+}
+
 KilnStatus pass_propagate_transposes(Func *f, PassContext *ctx) {
   (void)ctx;
   for (bool changed = true; changed;) {
@@ -264,6 +286,10 @@ KilnStatus pass_propagate_transposes(Func *f, PassContext *ctx) {
       next = op->next;
       changed |= try_sink(f, op);
     }
+  }
+  for (Op *op = f->first, *next; op; op = next) {
+    next = op->next;
+    fold_into_consumer_maps(op);
   }
   return KILN_OK;
 }
