@@ -294,7 +294,7 @@ static void list_passes(void) {
 }
 
 typedef struct CompileArgs {
-  const char *model, *out;
+  const char *model, *out, *dump_dir;
   bool emit_ir, list, stats;
   CompileOptions opt;
 } CompileArgs;
@@ -315,12 +315,19 @@ static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArg
     else if (!strcmp(argv[i], "--emit-ir")) a->emit_ir = true;
     else if (!strcmp(argv[i], "--list-passes")) a->list = true;
     else if (!strcmp(argv[i], "--stats")) a->stats = true;
+    else if ((v = flag_value(argc, argv, &i, "--dump-dispatches"))) a->dump_dir = v;
+    else if (!strcmp(argv[i], "--form-dispatches")) a->opt.form_dispatches = true;
+    else if (!strcmp(argv[i], "--fuse-multi-use")) a->opt.dispatch.fuse_multi_use = true;
+    else if (!strcmp(argv[i], "--fuse-conv-chains")) a->opt.dispatch.fuse_conv_chains = true;
     else if (!strcmp(argv[i], "--emit-resources")) a->opt.print.emit_resources = true;
     else if (argv[i][0] == '-') return usage_error(cmd, "unknown option '%s'", argv[i]);
     else if (a->model) return usage_error(cmd, "unexpected argument '%s'", argv[i]);
     else a->model = argv[i];
   }
   if (!a->model && !a->list) return usage_error(cmd, "%s", "missing MODEL");
+  a->opt.form_dispatches |= a->dump_dir || a->opt.dispatch.fuse_multi_use ||
+                            a->opt.dispatch.fuse_conv_chains ||
+                            (a->opt.print_after && !strcmp(a->opt.print_after, DISPATCH_PASS_NAME));
   return 0;
 }
 
@@ -341,6 +348,7 @@ static int cmd_compile(int argc, char **argv) {
     st = diag_error(&d, KILN_ERR_IO, "%s: cannot write: %s", a.out, strerror(errno));
   if (!st && a.emit_ir) module_print(m, stdout, &a.opt.print);
   if (!st && a.stats) print_stats(m->main);
+  if (!st && a.dump_dir) st = dispatch_dump(m, a.dump_dir, &d);
   if (out) {
     module_print(m, out, &a.opt.print);
     fclose(out);
@@ -369,6 +377,38 @@ static int cmd_verify(int argc, char **argv) {
          "rel L2 %g and max abs %g of range\n", n, (unsigned long long)a.opt.seed, VERIFY_REL_L2,
          VERIFY_MAX_ABS_OF_RANGE);
   return 0;
+}
+
+/* ---- kiln report ------------------------------------------------------- */
+
+/* Optimizes, forms dispatches and prints the dispatch table (src/dispatch/report.c). */
+static int cmd_report(int argc, char **argv) {
+  CompileArgs a = {0};
+  ReportOptions ro = {0};
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  int n = 0;
+  if (!rest) return EXIT_ERR;
+  for (int i = 0; i < argc; i++) {
+    const char *v;
+    if (!strcmp(argv[i], "--json")) ro.json = true;
+    else if (!strcmp(argv[i], "--why-not-fused")) ro.why_not_fused = true;
+    else if ((v = flag_value(argc, argv, &i, "--graph"))) ro.graph = v;
+    else rest[n++] = argv[i];
+  }
+  int rc = parse_compile_args("report", n, rest, &a);
+  free(rest);
+  if (rc) return rc;
+  DispatchExplain why = {0};
+  a.opt.form_dispatches = true;
+  a.opt.dispatch.explain = &why;
+  Diag d = {0};
+  Module *m;
+  if (load_model(a.model, &m, &d)) return fail(&d);
+  KilnStatus st = driver_compile(m, &a.opt, NULL, 0, NULL, &d);
+  if (!st) st = dispatch_report(m->main, &why, &ro, stdout, &d);
+  dispatch_explain_free(&why);
+  module_free(m);
+  return st ? fail(&d) : 0;
 }
 
 /* ---- kiln ops ---------------------------------------------------------- */
@@ -405,6 +445,13 @@ static const Command commands[] = {
    "                          beyond rel L2 1e-5 / max abs 1e-3 of range fails, named\n"
    "  --seed S                seed of those random inputs (default 0)\n"
    "  --timing                print each pass's time and op count (stderr)\n"
+   "  --form-dispatches       after the pipeline, form dispatch regions (a step named\n"
+   "                          dispatch-formation for --print-ir-after / --verify-each)\n"
+   "  --fuse-multi-use        with it: fuse consumers of multi-use values, clone multi-use\n"
+   "                          elementwise producers into each region (implies the above)\n"
+   "  --fuse-conv-chains      inverted-residual blocks as one region (not implemented yet)\n"
+   "  --dump-dispatches=DIR   write each dispatch as DIR/<name>.mlir (implies\n"
+   "                          --form-dispatches)\n"
    "  --stats                 print op counts after the pipeline as JSON: transposes\n"
    "                          (boundary = next to a graph input or output), reshapes,\n"
    "                          NCHW convs/pools, and every op kind\n"},
@@ -412,6 +459,18 @@ static const Command commands[] = {
    "usage: kiln verify MODEL [--seed S] [--passes=P1,P2,...]\n"
    "Runs the pipeline with --verify-each and prints, per pass, the largest absolute and\n"
    "relative L2 change of the outputs on random inputs. Exit 1 names the failing pass.\n"},
+  {"report", cmd_report, "form dispatches and print one row per dispatch, with totals",
+   "usage: kiln report MODEL [--json] [--graph=FILE.svg|FILE.dot] [--why-not-fused]\n"
+   "                         [--fuse-multi-use] [compile options]\n"
+   "Optimizes the model, forms dispatch regions and prints per dispatch: its IREE-style\n"
+   "name, root, FLOPs, bytes read (activations, weights) and written across its boundary\n"
+   "and its fused ops; then totals: dispatches, data-movement-only dispatches, transposes\n"
+   "left, boundary bytes and the lower bound (number of roots).\n"
+   "  --json            the same as JSON (keys dispatches, data_movement_dispatches,\n"
+   "                    roots, boundary_bytes, rows, ...)\n"
+   "  --graph=FILE      the dispatch graph as Graphviz dot (.svg: rendered with dot)\n"
+   "  --why-not-fused   for each producer -> consumer edge between dispatches, the rule\n"
+   "                    that kept them apart\n"},
   {"ops", cmd_ops, "list the ONNX op types Kiln imports",
    "usage: kiln ops\nPrints one ONNX op type (default domain) per line.\n"},
   {"run", cmd_run, "run a model on .npy or random inputs",

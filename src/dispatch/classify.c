@@ -101,7 +101,10 @@ void dispatch_make_name(const Func *region, int index, char *buf, size_t n) {
     shape_str(t, shape, sizeof shape);
     dt = dtype_name(t->dtype);
   }
-  snprintf(buf, n, "dispatch_%d_%s_%s_%s", index, kind, shape, dt);
+  if (op && op->kind == KILN_OP_MATMUL) /* the kind part already has MxNxK */
+    snprintf(buf, n, "dispatch_%d_%s_%s", index, kind, dt);
+  else
+    snprintf(buf, n, "dispatch_%d_%s_%s_%s", index, kind, shape, dt);
 }
 
 static int64_t numel(const Value *v) { return type_numel(&v->type); }
