@@ -9,8 +9,9 @@
  *      value must have no other user outside the group (--fuse-multi-use lifts this);
  *   3. producers: walk the operands of each group; a pad, reshape, transpose, slice or
  *      all-parallel generic joins when all its users are in the group. Constants never
- *      join: they stay in the function as dispatch operands. With --fuse-multi-use a
- *      multi-use producer of that kind is cloned into each group that reads it;
+ *      join: they stay in the function as dispatch operands. A multi-use reshape (a view,
+ *      free to copy) is cloned into each group that reads it; with --fuse-multi-use any
+ *      multi-use producer of those kinds is (recomputed in each group);
  *   4. every op left starts a group of its own (data movement such as a concat or a
  *      transpose at a graph input, or elementwise work with no root), with 2 and 3 again.
  * A join is refused when it would make the group graph cyclic: a consumer's other
@@ -369,8 +370,12 @@ static int clone_into(Former *F, int pi, Op *C, int g) {
   return ci;
 }
 
+/* Reshapes are views (no data moves): always cloned into every region that reads them.
+ * Other fusable producers with several uses only with --fuse-multi-use (recomputation). */
 static bool clonable(const Former *F, const Op *P, int pi) {
-  return F->opt->fuse_multi_use && F->grp[pi] == NO_GROUP && producer_kind_ok(P);
+  bool view = P->kind == KILN_OP_RESHAPE || P->kind == KILN_OP_COLLAPSE_SHAPE ||
+              P->kind == KILN_OP_EXPAND_SHAPE;
+  return F->grp[pi] == NO_GROUP && (view || (F->opt->fuse_multi_use && producer_kind_ok(P)));
 }
 
 static void fuse_producers(Former *F, int g) {
