@@ -1,0 +1,28 @@
+/* taps.h — shared by the f32-dwconv3x3 kernels: the taps of one output pixel that fall
+ * inside the image (padding taps are skipped: they would add zero). */
+#ifndef KILN_UKERNEL_DWCONV_TAPS_H
+#define KILN_UKERNEL_DWCONV_TAPS_H
+#include "backend/cpu/ukernel/ukernel.h"
+
+/* Fills ip[] (input pixel) and wp[] (its weights, [channels]) in (kh, kw) order; returns
+ * how many (0..9). */
+static inline size_t kiln_dwconv3x3_taps(const struct kiln_f32_dwconv_row *row,
+                                         const float *w, size_t ow, const float *ip[9],
+                                         const float *wp[9]) {
+  const size_t C = row->channels;
+  size_t n = 0;
+  for (size_t kh = 0; kh < 3; kh++) {
+    if (!row->rows[kh])
+      continue;
+    for (size_t kw = 0; kw < 3; kw++) {
+      const size_t iw = ow * row->stride_w + kw * row->dilation_w; /* + pad_left */
+      if (iw < row->pad_left || iw - row->pad_left >= row->in_width)
+        continue;
+      ip[n] = row->rows[kh] + (iw - row->pad_left) * C;
+      wp[n] = w + (kh * 3 + kw) * C;
+      n++;
+    }
+  }
+  return n;
+}
+#endif

@@ -1,0 +1,93 @@
+/* f32-gemm-avx2-6x16.c — AVX2+FMA GEMM microkernel, 6 rows x 16 columns: 12 ymm
+ * accumulators, 2 for the B row, 1 broadcast (15 of 16 registers). Compiled with
+ * -mavx2 -mfma (CMakeLists.txt); called only when kiln_cpu_features() allows AVX2. */
+#include "backend/cpu/ukernel/ukernel.h"
+
+#include <assert.h>
+#include <immintrin.h>
+
+enum { MR = 6, NR = 16 };
+
+/* mask_table + 8 - n: n lanes on, 8 - n off (0 <= n <= 8). */
+static const int32_t mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
+void kiln_f32_gemm_ukernel__avx2_6x16(size_t mr, size_t nr, size_t kc,
+                                      const float *restrict a, size_t lda,
+                                      const float *restrict w, float *restrict c, size_t ldc,
+                                      const struct kiln_f32_epilogue *restrict ep,
+                                      uint32_t flags) {
+  assert(mr >= 1 && mr <= MR);
+  assert(nr >= 1 && nr <= NR);
+  assert(kc >= 1);
+  assert(a && w && c);
+
+  /* Rows past mr alias the last real row: they compute (and store) the same values. */
+#define DECL_ROW(i)                                                                       \
+  const float *a##i = a + (i < mr ? i : mr - 1) * lda;                                    \
+  float *c##i = c + (i < mr ? i : mr - 1) * ldc;
+  ROWS(DECL_ROW)
+#undef DECL_ROW
+
+  const size_t n0 = nr < 8 ? nr : 8, n1 = nr > 8 ? nr - 8 : 0;
+  const __m256i vmask0 = _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n0));
+  const __m256i vmask1 = _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n1));
+
+#define INIT_ROW(i)                                                                       \
+  __m256 vacc##i##0 = _mm256_setzero_ps(), vacc##i##1 = _mm256_setzero_ps();              \
+  if (flags & KILN_GEMM_ACCUMULATE) {                                                     \
+    vacc##i##0 = _mm256_maskload_ps(c##i, vmask0);                                        \
+    vacc##i##1 = _mm256_maskload_ps(c##i + 8, vmask1);                                    \
+  }
+  ROWS(INIT_ROW)
+#undef INIT_ROW
+
+  for (size_t k = 0; k < kc; k++) {
+    const __m256 vb0 = _mm256_loadu_ps(w);
+    const __m256 vb1 = _mm256_loadu_ps(w + 8);
+    w += NR;
+#define FMA_ROW(i)                                                                        \
+  {                                                                                       \
+    const __m256 va = _mm256_broadcast_ss(a##i + k);                                      \
+    vacc##i##0 = _mm256_fmadd_ps(va, vb0, vacc##i##0);                                    \
+    vacc##i##1 = _mm256_fmadd_ps(va, vb1, vacc##i##1);                                    \
+  }
+    ROWS(FMA_ROW)
+#undef FMA_ROW
+  }
+
+  if (flags & KILN_GEMM_EPILOGUE) {
+    assert(ep);
+    if (ep->bias) {
+      const __m256 vbias0 = _mm256_maskload_ps(ep->bias, vmask0);
+      const __m256 vbias1 = _mm256_maskload_ps(ep->bias + 8, vmask1);
+#define BIAS_ROW(i)                                                                       \
+  vacc##i##0 = _mm256_add_ps(vacc##i##0, vbias0);                                         \
+  vacc##i##1 = _mm256_add_ps(vacc##i##1, vbias1);
+      ROWS(BIAS_ROW)
+#undef BIAS_ROW
+    }
+    const __m256 vmin = _mm256_set1_ps(ep->min), vmax = _mm256_set1_ps(ep->max);
+#define CLAMP_ROW(i)                                                                      \
+  vacc##i##0 = _mm256_min_ps(_mm256_max_ps(vacc##i##0, vmin), vmax);                      \
+  vacc##i##1 = _mm256_min_ps(_mm256_max_ps(vacc##i##1, vmin), vmax);
+    ROWS(CLAMP_ROW)
+#undef CLAMP_ROW
+  }
+
+  /* Highest row first, so aliased rows end with the real row's values. */
+  if (nr == NR) {
+#define STORE_ROW(i)                                                                      \
+  _mm256_storeu_ps(c##i, vacc##i##0);                                                     \
+  _mm256_storeu_ps(c##i + 8, vacc##i##1);
+    STORE_ROW(5) STORE_ROW(4) STORE_ROW(3) STORE_ROW(2) STORE_ROW(1) STORE_ROW(0)
+#undef STORE_ROW
+  } else {
+#define MSTORE_ROW(i)                                                                     \
+  _mm256_maskstore_ps(c##i, vmask0, vacc##i##0);                                          \
+  _mm256_maskstore_ps(c##i + 8, vmask1, vacc##i##1);
+    MSTORE_ROW(5) MSTORE_ROW(4) MSTORE_ROW(3) MSTORE_ROW(2) MSTORE_ROW(1) MSTORE_ROW(0)
+#undef MSTORE_ROW
+  }
+}
