@@ -498,7 +498,11 @@ static void outline_group(Former *F, int g, int index, Outline *o) {
   Op *D = op_new(f, KILN_OP_DISPATCH, "dispatch", o->n_ext, o->ext, o->n_yield, types, NULL);
   free(types);
   Func *r = func_new(f->module, "dispatch");
-  for (int i = 0; i < o->n_ext; i++) func_add_arg(r, o->ext[i]->type, o->ext[i]->name);
+  for (int i = 0; i < o->n_ext; i++) {
+    const Value *v = o->ext[i];
+    bool named_const = !v->name && v->def && v->def->kind == KILN_OP_CONSTANT;
+    func_add_arg(r, v->type, named_const ? v->def->name : v->name);
+  }
   const char **names = xrealloc(NULL, sizeof *names * (size_t)o->n_yield);
   for (int j = 0; j < o->n_yield; j++) {
     D->out[j]->name = o->yield[j]->name;
