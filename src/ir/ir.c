@@ -249,6 +249,27 @@ AffineMap affine_broadcast(int rank, const int64_t *dims, int n_loops, const int
   return m;
 }
 
+Value *generic_bias_add(Func *f, Value *y, Value *b, int axis, const char *name, Op *before) {
+  int rank = y->type.rank;
+  KILN_ASSERT(axis >= 0 && axis < rank && b->type.rank == 1);
+  Value *ins[2] = {y, b};
+  Op *g = op_new(f, KILN_OP_GENERIC, name, 2, ins, 1, &y->type, before);
+  OpAttrs *a = &g->attrs;
+  a->n_loops = rank;
+  a->n_maps = 3;
+  a->maps = must_alloc(&f->module->arena, 3 * sizeof(AffineMap));
+  a->maps[0] = a->maps[2] = affine_identity(rank);
+  a->maps[1] = (AffineMap){.n_results = 1};
+  a->maps[1].results[0].coef[axis] = 1;
+  a->body = body_new(f->module, 3, 1);
+  DType dt = y->type.dtype;
+  a->body.insts[0] = (BodyInst){.kind = BODY_ARG, .dtype = dt, .imm_i = 0};
+  a->body.insts[1] = (BodyInst){.kind = BODY_ARG, .dtype = b->type.dtype, .imm_i = 1};
+  a->body.insts[2] = (BodyInst){.kind = BODY_ADD, .dtype = dt, .n_args = 2, .args = {0, 1}};
+  a->body.yields[0] = 2;
+  return g->out[0];
+}
+
 Body body_new(Module *m, int n_insts, int n_yield) {
   Body b = {.n_insts = n_insts, .n_yield = n_yield};
   b.insts = must_alloc(&m->arena, sizeof(BodyInst) * (size_t)(n_insts ? n_insts : 1));

@@ -288,6 +288,9 @@ AffineMap affine_broadcast(int rank, const int64_t *dims, int n_loops, const int
  * operand (inputs, then outputs) whose map has a result that is exactly d (coef 1, cst 0).
  * Returns false if some loop is not determined that way (the verifier reports it). */
 bool generic_loop_ranges(const Op *op, int64_t *ranges);
+/* y + b as an elementwise generic, b rank-1 broadcast along y's dim `axis` (a bias add);
+ * inserted before `before` (NULL: at the end). Returns its result. */
+Value *generic_bias_add(Func *f, Value *y, Value *b, int axis, const char *name, Op *before);
 /* Allocates a Body of n insts in the module's arena. */
 Body body_new(Module *m, int n_insts, int n_yield);
 

@@ -42,27 +42,6 @@ static Value *stride_slice(Func *f, Op *conv, const char *name) {
   return s->out[0];
 }
 
-/* y[n,h,w,f] + b[f] as a generic; inserted before `before`. */
-static Value *bias_add(Func *f, Value *y, Value *b, const char *name, Op *before) {
-  Value *ins[2] = {y, b};
-  Op *g = op_new(f, KILN_OP_GENERIC, name, 2, ins, 1, &y->type, before);
-  OpAttrs *a = &g->attrs;
-  a->n_loops = 4;
-  a->n_maps = 3;
-  a->maps = arena_alloc(&f->module->arena, 3 * sizeof(AffineMap));
-  KILN_ASSERT(a->maps);
-  a->maps[0] = a->maps[2] = affine_identity(4);
-  a->maps[1] = (AffineMap){.n_results = 1};
-  a->maps[1].results[0].coef[3] = 1;
-  a->body = body_new(f->module, 3, 1);
-  DType dt = y->type.dtype;
-  a->body.insts[0] = (BodyInst){.kind = BODY_ARG, .dtype = dt, .imm_i = 0};
-  a->body.insts[1] = (BodyInst){.kind = BODY_ARG, .dtype = b->type.dtype, .imm_i = 1};
-  a->body.insts[2] = (BodyInst){.kind = BODY_ADD, .dtype = dt, .n_args = 2, .args = {0, 1}};
-  a->body.yields[0] = 2;
-  return g->out[0];
-}
-
 static void rewrite(Func *f, Op *conv) {
   const int64_t *od = conv->out[0]->type.dims;
   int64_t c = conv->in[0]->type.dims[3], fo = od[3], m = od[0] * od[1] * od[2];
@@ -79,7 +58,7 @@ static void rewrite(Func *f, Op *conv) {
   snprintf(name, sizeof name, "%s.nhwc", conv->name);
   Value *y = reshape_before(f, mm->out[0], 4, od, name, conv);
   snprintf(name, sizeof name, "%s.bias", conv->name);
-  if (conv->n_in > 2) y = bias_add(f, y, conv->in[2], name, conv);
+  if (conv->n_in > 2) y = generic_bias_add(f, y, conv->in[2], 3, name, conv);
   value_replace_uses(conv->out[0], y);
   op_erase(conv);
 }

@@ -1,10 +1,12 @@
 /* fold_scale_bias.c — fold per-channel scale and bias (BatchNorm) into conv weights.
  *
- * Matches conv -> generic where the generic is elementwise, reads the conv's result (its
+ * Matches conv (or matmul with constant 2-D weights) -> generic where the generic is elementwise, reads the conv's result (its
  * only use) with the identity map, and computes an affine function of it, y = a*x + b,
  * whose a and b vary at most along the output-channel loop (BatchNorm after import is
  * exactly this: x * scale[c] + shift[c]; a following bias add or scale multiply too).
- * Rewrites to one conv with w'[f] = a[f]*w[f] and bias'[f] = a[f]*bias[f] + b[f].
+ * Rewrites to one conv with w'[f] = a[f]*w[f] and bias'[f] = a[f]*bias[f] + b[f]; a
+ * matmul gets B'[k][n] = a[n]*B[k][n] and, when some b[n] != 0, a bias-add generic (a
+ * matmul has no bias operand).
  * a and b are found by evaluating the body symbolically per channel: each instruction is
  * a pair (coefficient of x, constant); add/sub/neg combine pairs, mul/div only when one
  * side is constant. Anything else (a clamp, a second activation input) leaves it alone.
@@ -17,8 +19,15 @@ typedef struct Lin {
   bool bad;    /* not affine in x (e.g. the output accumulator); fatal only if yielded */
 } Lin;
 
-static int channel_dim_of(const Op *conv) {
-  return conv->attrs.layout == LAYOUT_NHWC ? 3 : 1;
+/* The result dim that is the output channel: NCHW 1, NHWC 3, matmul its last. */
+static int channel_dim_of(const Op *op) {
+  if (op->kind == KILN_OP_MATMUL) return op->out[0]->type.rank - 1;
+  return op->attrs.layout == LAYOUT_NHWC ? 3 : 1;
+}
+
+static bool is_foldable_root(const Op *op) {
+  return op && (op->kind == KILN_OP_CONV2D || op->kind == KILN_OP_DEPTHWISE_CONV2D ||
+                (op->kind == KILN_OP_MATMUL && op->in[1]->type.rank == 2));
 }
 
 static const Constant *const_of(const Module *m, const Value *v) {
@@ -97,7 +106,7 @@ static bool match(const Module *m, Op *g, Match *mt) {
   mt->conv = NULL;
   for (int k = 0; k < g->n_in; k++) {
     Op *def = g->in[k]->def;
-    if (def && (def->kind == KILN_OP_CONV2D || def->kind == KILN_OP_DEPTHWISE_CONV2D) && !mt->conv) {
+    if (is_foldable_root(def) && !mt->conv) {
       if (!value_has_one_use(g->in[k]) || !affine_is_identity(&g->attrs.maps[k], n_loops)) return false;
       mt->conv = def;
       mt->x_arg = k;
@@ -110,14 +119,22 @@ static bool match(const Module *m, Op *g, Match *mt) {
       return false;
   mt->w = const_of(m, mt->conv->in[1]);
   mt->bias = mt->conv->n_in > 2 ? const_of(m, mt->conv->in[2]) : NULL;
-  return mt->w && (mt->conv->n_in < 3 || mt->bias);
+  bool bias_ok = mt->conv->kind == KILN_OP_MATMUL || mt->conv->n_in < 3 || mt->bias;
+  return mt->w && bias_ok;
 }
 
-/* Output channel of flat weight element i, by layout: fchw/chw lead with it, hwcf/hwc end with it. */
+/* Output channel of flat weight element i: fchw/chw lead with it, hwcf/hwc and a matmul's
+ * [K, N] end with it. */
 static int64_t weight_channel(const Constant *w, const Op *conv, int64_t i) {
   int64_t n_ch = conv->out[0]->type.dims[channel_dim_of(conv)];
-  if (conv->attrs.layout == LAYOUT_NHWC) return i % n_ch;
+  if (conv->kind == KILN_OP_MATMUL || conv->attrs.layout == LAYOUT_NHWC) return i % n_ch;
   return i / (type_numel(&w->type) / n_ch);
+}
+
+static bool any_nonzero(const Constant *c) {
+  for (int64_t i = 0; i < type_numel(&c->type); i++)
+    if (((const float *)c->data)[i] != 0.0f) return true;
+  return false;
 }
 
 static KilnStatus rewrite(Func *f, const Match *mt, const Lin *lin, PassContext *ctx) {
@@ -145,9 +162,13 @@ static KilnStatus rewrite(Func *f, const Match *mt, const Lin *lin, PassContext 
   wc->attrs.const_index = wi;
   bc->attrs.const_index = bi;
   Value *ins[3] = {mt->conv->in[0], wc->out[0], bc->out[0]};
-  Op *conv = op_new(f, mt->conv->kind, mt->conv->name, 3, ins, 1, &mt->g->out[0]->type, mt->g);
+  bool mm = mt->conv->kind == KILN_OP_MATMUL;
+  Op *conv = op_new(f, mt->conv->kind, mt->conv->name, mm ? 2 : 3, ins, 1, &mt->g->out[0]->type, mt->g);
   conv->attrs = mt->conv->attrs;
-  value_replace_uses(mt->g->out[0], conv->out[0]);
+  Value *y = conv->out[0];
+  if (mm && any_nonzero(&m->consts[bi]))
+    y = generic_bias_add(f, y, bc->out[0], channel_dim_of(conv), name, mt->g);
+  value_replace_uses(mt->g->out[0], y);
   op_erase(mt->g);
   op_erase(mt->conv);
   return KILN_OK;
