@@ -99,23 +99,26 @@ static KilnStatus geom_forward(const Op *op, bool depthwise, ConvGeom *g, Diag *
   return check_out(op, g, nchw, d);
 }
 
+/* NCHW: x [N,C,H,W], w iohw [C, F/G, KH, KW]; NHWC: x [N,H,W,C], w hwoi [KH, KW, F/G, C]. */
 static KilnStatus geom_transpose(const Op *op, ConvGeom *g, Diag *d) {
   KilnStatus st = check_attrs(op, g, d);
   if (st) return st;
   const int64_t *x = op->in[0]->type.dims, *w = op->in[1]->type.dims;
   const int64_t *op_pad = op->attrs.output_padding;
+  bool nchw = op->attrs.layout == LAYOUT_NCHW;
   if (op->in[1]->type.rank != 4) return bad_dim(op, "weight rank", 4, op->in[1]->type.rank, d);
-  g->N = x[0], g->C = x[1], g->H = x[2], g->W = x[3];
+  g->N = x[0], g->C = nchw ? x[1] : x[3], g->H = nchw ? x[2] : x[1], g->W = nchw ? x[3] : x[2];
   g->G = op->attrs.groups;
-  g->KH = w[2], g->KW = w[3];
+  g->KH = nchw ? w[2] : w[0], g->KW = nchw ? w[3] : w[1];
+  int64_t w_in = nchw ? w[0] : w[3], w_out = nchw ? w[1] : w[2];
   if (g->G < 1 || g->C % g->G) return bad_dim(op, "groups dividing C", g->C, g->G, d);
-  if (w[0] != g->C) return bad_dim(op, "weight dim 0", g->C, w[0], d);
+  if (w_in != g->C) return bad_dim(op, "weight in-channels", g->C, w_in, d);
   if (op_pad[0] < 0 || op_pad[1] < 0)
     return diag_error(d, KILN_ERR_INVALID, OPFMT ": negative output_padding", OPARG(op));
-  g->F = w[1] * g->G;
+  g->F = w_out * g->G;
   g->OH = g->sh * (g->H - 1) + op_pad[0] + (g->KH - 1) * g->dh + 1 - g->pt - g->pb;
   g->OW = g->sw * (g->W - 1) + op_pad[1] + (g->KW - 1) * g->dw + 1 - g->pl - g->pr;
-  return check_out(op, g, true, d);
+  return check_out(op, g, nchw, d);
 }
 
 /* ---- staging ----------------------------------------------------------------------- */
@@ -304,6 +307,31 @@ static void convt_nchw(const ConvGeom *g, const float *x, const float *w, const 
       }
 }
 
+/* y[n][oh][ow][f] += x[n][ih][iw][c] * w[kh][kw][f%Fg][c] over the group of c (NHWC). */
+static void convt_nhwc(const ConvGeom *g, const float *x, const float *w, const float *b,
+                       float *y, double *acc) {
+  (void)acc; /* f32 accumulation, bias first, like convt_nchw */
+  int64_t Cg = g->C / g->G, Fg = g->F / g->G, F = g->F, C = g->C;
+  for (int64_t i = 0; i < g->N * g->OH * g->OW; i++)
+    for (int64_t f = 0; f < F; f++) y[i * F + f] = b ? b[f] : 0.0f;
+  for (int64_t n = 0; n < g->N; n++)
+    for (int64_t ih = 0; ih < g->H; ih++)
+      for (int64_t iw = 0; iw < g->W; iw++)
+        for (int64_t kh = 0; kh < g->KH; kh++) {
+          int64_t oh = ih * g->sh - g->pt + kh * g->dh;
+          if (oh < 0 || oh >= g->OH) continue;
+          for (int64_t kw = 0; kw < g->KW; kw++) {
+            int64_t ow = iw * g->sw - g->pl + kw * g->dw;
+            if (ow < 0 || ow >= g->OW) continue;
+            const float *xp = x + ((n * g->H + ih) * g->W + iw) * C;
+            const float *wp = w + (kh * g->KW + kw) * Fg * C;
+            float *yp = y + ((n * g->OH + oh) * g->OW + ow) * F;
+            for (int64_t c = 0; c < C; c++)
+              for (int64_t fo = 0; fo < Fg; fo++) yp[(c / Cg) * Fg + fo] += xp[c] * wp[fo * C + c];
+          }
+        }
+}
+
 /* ---- entry points ------------------------------------------------------------------ */
 
 KilnStatus exec_conv2d(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
@@ -325,5 +353,5 @@ KilnStatus exec_conv_transpose(const Op *op, Tensor *const *in, Tensor **out, Di
   ConvGeom g = {0};
   KilnStatus st = geom_transpose(op, &g, d);
   if (st) return st;
-  return run_staged(op, in, out[0], &g, convt_nchw, d);
+  return run_staged(op, in, out[0], &g, op->attrs.layout == LAYOUT_NCHW ? convt_nchw : convt_nhwc, d);
 }

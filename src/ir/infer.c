@@ -236,16 +236,21 @@ static KilnStatus infer_conv_transpose(const Op *op, TensorType *out, Diag *d) {
   if (!st) st = need_rank(op, 1, 4, d);
   if (st) return st;
   const OpAttrs *a = &op->attrs;
-  const int64_t *x = op->in[0]->type.dims, *w = op->in[1]->type.dims;
-  int64_t g = a->groups, f, oh, ow;
-  if (g < 1 || x[1] % g) return op_err(d, op, "groups %lld do not divide channels %lld", (long long)g, (long long)x[1]);
-  if (w[0] != x[1]) return op_err(d, op, "input has %lld channels, weight has %lld", (long long)x[1], (long long)w[0]);
-  if (w[2] != a->kernel[0] || w[3] != a->kernel[1]) return op_err(d, op, "weight kernel differs from kernel attribute");
-  if (checked_mul_i64(w[1], g, &f)) return op_err(d, op, "channel count overflows");
-  if ((st = check_bias(op, f, d)) || (st = convt_out_dim(op, 0, x[2], &oh, d)) ||
-      (st = convt_out_dim(op, 1, x[3], &ow, d)))
+  const int64_t *wd = op->in[1]->type.dims;
+  bool nhwc = a->layout == LAYOUT_NHWC;
+  int64_t n, c, h, wi, g = a->groups, f, oh, ow;
+  nchw_of(&op->in[0]->type, a->layout, &n, &c, &h, &wi);
+  /* iohw (NCHW) or hwoi (NHWC) weights: in-channels, out-channels per group, KH, KW. */
+  int64_t w_in = nhwc ? wd[3] : wd[0], w_out = nhwc ? wd[2] : wd[1];
+  int64_t kh = nhwc ? wd[0] : wd[2], kw = nhwc ? wd[1] : wd[3];
+  if (g < 1 || c % g) return op_err(d, op, "groups %lld do not divide channels %lld", (long long)g, (long long)c);
+  if (w_in != c) return op_err(d, op, "input has %lld channels, weight has %lld", (long long)c, (long long)w_in);
+  if (kh != a->kernel[0] || kw != a->kernel[1]) return op_err(d, op, "weight kernel differs from kernel attribute");
+  if (checked_mul_i64(w_out, g, &f)) return op_err(d, op, "channel count overflows");
+  if ((st = check_bias(op, f, d)) || (st = convt_out_dim(op, 0, h, &oh, d)) ||
+      (st = convt_out_dim(op, 1, wi, &ow, d)))
     return st;
-  out[0] = act_type(op->in[0]->type.dtype, LAYOUT_NCHW, x[0], f, oh, ow);
+  out[0] = act_type(op->in[0]->type.dtype, a->layout, n, f, oh, ow);
   return KILN_OK;
 }
 

@@ -6,8 +6,9 @@
  * chw -> hwc). The transposes are inserted only at the op's boundary; the weight
  * transposes are constant and fold at compile time (fold-constants runs next), and the
  * activation transposes cancel between neighbouring ops or sink through elementwise ops
- * in propagate-transposes. conv_transpose_2d has no NHWC form in the IR yet and stays.
- * Guarantees: no NCHW conv_2d, depthwise_conv_2d or pooling op remains. */
+ * in propagate-transposes. conv_transpose_2d's iohw weights become hwoi (the same
+ * permutation as fchw -> hwcf). Guarantees: no NCHW conv, depthwise, conv-transpose or
+ * pooling op remains. */
 #include "passes.h"
 
 static const int64_t to_nhwc[4] = {0, 2, 3, 1};
@@ -26,13 +27,15 @@ static Value *transpose_before(Func *f, Value *v, const int64_t *perm, const cha
 
 static bool needs_rewrite(const Op *op) {
   return (op->kind == KILN_OP_CONV2D || op->kind == KILN_OP_DEPTHWISE_CONV2D ||
-          op->kind == KILN_OP_POOL2D) && op->attrs.layout == LAYOUT_NCHW;
+          op->kind == KILN_OP_CONV_TRANSPOSE2D || op->kind == KILN_OP_POOL2D) &&
+         op->attrs.layout == LAYOUT_NCHW;
 }
 
 static void rewrite(Func *f, Op *op) {
   Value *ins[3];
   ins[0] = transpose_before(f, op->in[0], to_nhwc, "to_nhwc", op);
-  if (op->kind == KILN_OP_CONV2D) ins[1] = transpose_before(f, op->in[1], fchw_to_hwcf, "to_hwcf", op);
+  if (op->kind == KILN_OP_CONV2D || op->kind == KILN_OP_CONV_TRANSPOSE2D)
+    ins[1] = transpose_before(f, op->in[1], fchw_to_hwcf, "to_hwcf", op);
   if (op->kind == KILN_OP_DEPTHWISE_CONV2D) ins[1] = transpose_before(f, op->in[1], chw_to_hwc, "to_hwc", op);
   if (op->n_in > 2) ins[2] = op->in[2];
   TensorType out = op->out[0]->type;
