@@ -9,7 +9,9 @@
 # executions, final coverage (cov: of libFuzzer's last stats line), features, corpus size,
 # crashes. A crashing input is written to build-fuzz/artifacts/TARGET/; replay it with
 # `build-fuzz/fuzz/fuzz_TARGET FILE` and add it to tests/regress/TARGET/.
-# Exits 1 if any target found a crash, hang, leak or sanitizer report.
+# Exits 1 if any target found a crash, hang, leak or sanitizer report. The tree is built
+# without -Werror: clang warns about things gcc does not, and a warning in work in
+# progress elsewhere must not stop a fuzz run (the gcc trees keep -Werror).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -24,7 +26,7 @@ case "$target" in
 esac
 
 B=build-fuzz
-cmake -S . -B $B -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release -DKILN_FUZZ=ON \
+cmake -S . -B $B -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release -DKILN_FUZZ=ON -DKILN_WERROR=OFF \
   >/dev/null || exit 1
 cmake --build $B -j"${KILN_JOBS:-2}" --target fuzz_onnx fuzz_mlir fuzz_npy fuzz_pipeline kiln \
   >$B/fuzz-build.log 2>&1 || { tail -30 $B/fuzz-build.log; exit 1; }

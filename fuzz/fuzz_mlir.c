@@ -9,6 +9,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void reparse(const Module *m) {
+  int64_t consts = 0; /* resources print as hex: keep the text small */
+  for (int i = 0; i < m->n_consts; i++) consts += (int64_t)m->consts[i].nbytes;
+  if (consts > (16 << 20)) return;
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);

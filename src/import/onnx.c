@@ -96,6 +96,11 @@ void *imp_fold_alloc(Imp *I, const TensorType *t) {
             (long long)KILN_FOLD_LIMIT);
     return NULL;
   }
+  if ((I->folded += nb) > KILN_FOLD_TOTAL_LIMIT) {
+    imp_err(I, KILN_ERR_LIMIT, "constants folded at import sum to more than the limit of %lld bytes",
+            (long long)KILN_FOLD_TOTAL_LIMIT);
+    return NULL;
+  }
   void *p = imp_alloc(I, nb);
   if (!p) imp_err(I, KILN_ERR_NOMEM, "out of memory");
   return p;

@@ -373,6 +373,7 @@ KilnStatus imp_binary(Imp *I, const Onnx__NodeProto *n) {
   if (name_is(n, "Pow")) { /* exponent may have another type: cast it */
     Entry *ins[2] = {imp_in(I, n, 0), imp_in(I, n, 1)};
     EW w;
+    if (!ins[0] || !ins[1]) return imp_err(I, KILN_ERR_INVALID, "needs 2 inputs");
     KilnStatus st = need_float(I, ins[0]);
     if (st || (st = ew_begin(&w, I, ins, 2, ins[0]->type.dtype))) return st;
     DType dt = ins[0]->type.dtype;

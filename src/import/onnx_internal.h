@@ -35,6 +35,7 @@ typedef struct Imp {
   Entry **tab;                  /* open-addressing hash table by name (malloc'd) */
   size_t cap, n;
   const Onnx__NodeProto *node;  /* the node being imported, for messages */
+  int64_t folded;               /* bytes of constants folded so far (KILN_FOLD_TOTAL_LIMIT) */
 } Imp;
 
 typedef KilnStatus (*OpImportFn)(Imp *I, const Onnx__NodeProto *n);
@@ -57,6 +58,7 @@ void *imp_alloc(Imp *I, int64_t nbytes);
 /* Data for a constant computed at import, of type t: NULL (and an error recorded) when
  * it exceeds the folding limit (KILN_FOLD_LIMIT bytes) or memory runs out. */
 #define KILN_FOLD_LIMIT (1ll << 30)
+#define KILN_FOLD_TOTAL_LIMIT (4ll << 30) /* all constants folded at import together */
 void *imp_fold_alloc(Imp *I, const TensorType *t);
 /* Creates an op named after the node (plus suffix); results get `types` or placeholders. */
 Op *imp_op(Imp *I, OpKind k, const char *suffix, int n_in, Value **in, int n_out,

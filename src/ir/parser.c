@@ -7,7 +7,8 @@
  * results) and may only use its own values. Every op is checked against ops.def (name,
  * operand/result counts, attribute mask: missing and unknown attributes are errors) and
  * against its trailing function type. Errors are "path:line:col: message" in Diag; the
- * partial module is freed. Nesting depth is capped (TEXT_MAX_DEPTH), so hostile text
+ * partial module is freed. A module that parses is then verified (func_verify): the passes
+ * assume verified IR. Nesting depth is capped (TEXT_MAX_DEPTH), so hostile text
  * cannot recurse without bound; everything allocated lives in the module's arena. */
 #include <string.h>
 
@@ -457,6 +458,11 @@ KilnStatus module_parse(const char *text, size_t len, const char *path, Module *
   Parser ps = {.src = text, .p = text, .end = text + len, .path = path ? path : "<input>",
                .d = &local, .m = m, .scope = top};
   bool ok = top ? parse_module(&ps) : perr(&ps, "out of memory");
+  /* Text is user input: a well-formed but ill-typed module (a result type that does not
+   * follow from the operands) must not reach the passes, which assume verified IR. */
+  Diag vd = {0};
+  if (ok && m->main && func_verify(m->main, &vd))
+    ok = (diag_error(&local, vd.status, "%s: %s", ps.path, vd.msg), false);
   if (!ok) {
     if (local.status == KILN_OK) diag_error(&local, KILN_ERR_INVALID, "%s: parse error", ps.path);
     module_free(m);

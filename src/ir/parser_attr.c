@@ -5,7 +5,8 @@
  * attributes. Values are parsed into AttrVal records; parser.c then takes the ones the
  * op's ops.def mask asks for and rejects the rest. Dense constants become module
  * constants right here (data in the module arena; a resource without blob has data NULL).
- * Lists are capped (TEXT_MAX_LIST) and splats materialize at most TEXT_MAX_SPLAT bytes. */
+ * Lists are capped (TEXT_MAX_LIST) and splats materialize at most TEXT_MAX_SPLAT bytes each,
+ * TEXT_MAX_SPLAT_TOTAL per module. */
 #include <ctype.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 
 enum { TEXT_MAX_LIST = 4096, TEXT_MAX_ATTRS = 256 };
 #define TEXT_MAX_SPLAT ((int64_t)1 << 28)
+#define TEXT_MAX_SPLAT_TOTAL ((int64_t)1 << 30) /* all splats of a module together */
 
 AttrVal *attr_find(AttrDict *ad, const char *name) {
   for (int i = 0; i < ad->n; i++)
@@ -229,6 +231,8 @@ static bool parse_dense(Parser *ps, AttrVal *v) {
   bool splat = (skip_ws(ps), ps->p = lit, !peek(ps, "[") && !peek(ps, ">"));
   if (!splat && numel > (int64_t)(close - lit)) return perr_at(ps, lit, "too few dense elements for the type");
   if (splat && nb > TEXT_MAX_SPLAT) return perr_at(ps, lit, "splat constant larger than %lld bytes", (long long)TEXT_MAX_SPLAT);
+  if (splat && (ps->splat_bytes += nb) > TEXT_MAX_SPLAT_TOTAL)
+    return perr_at(ps, lit, "splat constants sum to more than %lld bytes", (long long)TEXT_MAX_SPLAT_TOTAL);
   char *data = arena_alloc(&ps->m->arena, (size_t)nb);
   if (!data) return perr(ps, "out of memory");
   ps->end = close;

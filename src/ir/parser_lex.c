@@ -5,6 +5,7 @@
  * or hostile text fails with a message instead of reading past the buffer. Sizes that
  * come from the text are checked for overflow (dims, ranks, integer literals). */
 #include <ctype.h>
+#include <math.h>
 #include <errno.h>
 #include <string.h>
 
@@ -198,7 +199,9 @@ bool lex_float(Parser *ps, double *out, int as) {
   char *e;
   errno = 0;
   double v = strtod(buf, &e);
-  if (*e || errno == ERANGE) return perr(ps, "invalid float literal '%s'", buf);
+  /* ERANGE on underflow still gives the (subnormal) nearest value, which the printer
+   * writes for tiny doubles: only overflow is an error. */
+  if (*e || (errno == ERANGE && fabs(v) > 1.0)) return perr(ps, "invalid float literal '%s'", buf);
   *out = v;
   ps->p = q;
   return true;

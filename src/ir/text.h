@@ -47,6 +47,7 @@ typedef struct Parser {
   int depth;
   struct ResRef *res;           /* dense_resource keys seen, for the resources section */
   struct Scope *scope;          /* innermost SSA name scope */
+  int64_t splat_bytes;          /* splat constant data materialized so far (TEXT_MAX_SPLAT_TOTAL) */
 } Parser;
 
 typedef struct ResRef {

@@ -2,7 +2,7 @@
  * libFuzzer: `replay TARGET FILE` with TARGET onnx | mlir | npy | pipeline.
  *
  * Exit 0 when the input is valid, 1 with one line "kiln: error: ..." on stderr when it
- * is not — never a signal (tests/regress/run.sh checks all three). pipeline runs import,
+ * is not — never a signal; mlir also checks that the parsed module prints and parses back (tests/regress/run.sh checks all three). pipeline runs import,
  * the whole optimization pipeline and the interpreter on random inputs, skipping the run
  * for models over the fuzz harness's budget (fuzz/fuzz_pipeline.c). */
 #include <string.h>
@@ -49,6 +49,25 @@ static KilnStatus run_pipeline(Module *m, Diag *d) {
   return st;
 }
 
+/* The harness's round trip: printing a parsed module (with resources) must give text that
+ * parses again. A failure is a Kiln bug: exit 3, which run.sh reports. */
+static int reparse(const Module *m) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return 0;
+  PrintOptions po = {.elide_above = 16, .emit_resources = true};
+  module_print(m, f, &po);
+  fclose(f);
+  Diag d = {0};
+  Module *m2 = NULL;
+  KilnStatus st = module_parse(text, len, "printed.mlir", &m2, &d);
+  if (st) fprintf(stderr, "replay: printed module does not parse back: %s\n", d.msg);
+  module_free(m2);
+  free(text);
+  return st ? 3 : 0;
+}
+
 static KilnStatus replay(const char *target, const uint8_t *buf, size_t size, Diag *d) {
   Module *m = NULL;
   KilnStatus st;
@@ -58,7 +77,10 @@ static KilnStatus replay(const char *target, const uint8_t *buf, size_t size, Di
     npy_free(&a);
     return st;
   }
-  if (!strcmp(target, "mlir")) st = module_parse((const char *)buf, size, "input.mlir", &m, d);
+  if (!strcmp(target, "mlir")) {
+    st = module_parse((const char *)buf, size, "input.mlir", &m, d);
+    if (!st && reparse(m)) exit(3);
+  }
   else st = onnx_import(buf, size, "/nonexistent-kiln-fuzz", &m, d);
   if (!st && !strcmp(target, "pipeline")) st = run_pipeline(m, d);
   module_free(m);
