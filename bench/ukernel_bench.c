@@ -123,9 +123,9 @@ int main(int argc, char **argv) {
   float *A = alloc_floats(M * K), *B = alloc_floats(K * N), *C = alloc_floats(M * N);
   srand(1);
   for (size_t i = 0; i < M * K; i++)
-    A[i] = (float)rand() / RAND_MAX - 0.5f;
+    A[i] = (float)((double)rand() / RAND_MAX - 0.5);
   for (size_t i = 0; i < K * N; i++)
-    B[i] = (float)rand() / RAND_MAX - 0.5f;
+    B[i] = (float)((double)rand() / RAND_MAX - 0.5);
   const double flops = 2.0 * (double)M * (double)N * (double)K;
   double *times = malloc(sizeof(double) * (size_t)runs);
   if (!times)

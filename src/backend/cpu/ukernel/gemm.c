@@ -10,7 +10,7 @@
 /* Cache budgets (bytes), conservative for the machines we run on (Zen 1: 32 KiB L1d,
  * 512 KiB L2; newer parts have more). */
 enum {
-  L1_PANEL_BYTES = 32 * 1024,  /* one kc x NR panel of B */
+  L1_PANEL_BYTES = 16 * 1024,  /* one kc x NR panel of B (half of L1: A rows share it) */
   L2_A_BYTES = 192 * 1024,     /* one mc x kc block of A */
   L2_B_BYTES = 384 * 1024,     /* one kc x nc block of B */
 };

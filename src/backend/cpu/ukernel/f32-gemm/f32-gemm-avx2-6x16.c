@@ -34,12 +34,16 @@ void kiln_f32_gemm_ukernel__avx2_6x16(size_t mr, size_t nr, size_t kc,
   const __m256i vmask0 = _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n0));
   const __m256i vmask1 = _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n1));
 
-#define INIT_ROW(i)                                                                       \
-  __m256 vacc##i##0 = _mm256_setzero_ps(), vacc##i##1 = _mm256_setzero_ps();              \
-  if (flags & KILN_GEMM_ACCUMULATE) {                                                     \
-    vacc##i##0 = _mm256_maskload_ps(c##i, vmask0);                                        \
-    vacc##i##1 = _mm256_maskload_ps(c##i + 8, vmask1);                                    \
+  /* C (when accumulating) is added after the K loop: prefetched now, it arrives while
+   * the FMAs run instead of stalling them (the tile was last touched a K block ago). */
+  if (flags & KILN_GEMM_ACCUMULATE) {
+#define PREFETCH_ROW(i)                                                                   \
+  _mm_prefetch((const char *)c##i, _MM_HINT_T0);                                          \
+  _mm_prefetch((const char *)(c##i + nr - 1), _MM_HINT_T0);
+    ROWS(PREFETCH_ROW)
+#undef PREFETCH_ROW
   }
+#define INIT_ROW(i) __m256 vacc##i##0 = _mm256_setzero_ps(), vacc##i##1 = _mm256_setzero_ps();
   ROWS(INIT_ROW)
 #undef INIT_ROW
 
@@ -55,6 +59,14 @@ void kiln_f32_gemm_ukernel__avx2_6x16(size_t mr, size_t nr, size_t kc,
   }
     ROWS(FMA_ROW)
 #undef FMA_ROW
+  }
+
+  if (flags & KILN_GEMM_ACCUMULATE) {
+#define ADD_ROW(i)                                                                        \
+  vacc##i##0 = _mm256_add_ps(vacc##i##0, _mm256_maskload_ps(c##i, vmask0));               \
+  vacc##i##1 = _mm256_add_ps(vacc##i##1, _mm256_maskload_ps(c##i + 8, vmask1));
+    ROWS(ADD_ROW)
+#undef ADD_ROW
   }
 
   if (flags & KILN_GEMM_EPILOGUE) {

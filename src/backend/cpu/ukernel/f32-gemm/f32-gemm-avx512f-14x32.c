@@ -34,23 +34,21 @@ void kiln_f32_gemm_ukernel__avx512f_14x32(size_t mr, size_t nr, size_t kc,
   const __mmask16 vmask0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
   const __mmask16 vmask1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
 
-#define DECL_ACC(i) __m512 vacc##i##0, vacc##i##1;
-  ROWS(DECL_ACC)
-#undef DECL_ACC
+  /* C (when accumulating) is added after the K loop: prefetched now, it arrives while
+   * the FMAs run instead of stalling them (the tile was last touched a K block ago). */
   if (flags & KILN_GEMM_ACCUMULATE) {
-#define LOAD_ROW(i)                                                                       \
+#define PREFETCH_ROW(i)                                                                   \
   {                                                                                       \
     const float *ci = c + ((i) < mr ? (i) : mr - 1) * ldc;                                \
-    vacc##i##0 = _mm512_maskz_loadu_ps(vmask0, ci);                                       \
-    vacc##i##1 = _mm512_maskz_loadu_ps(vmask1, ci + 16);                                  \
+    _mm_prefetch((const char *)ci, _MM_HINT_T0);                                          \
+    _mm_prefetch((const char *)(ci + nr - 1), _MM_HINT_T0);                               \
   }
-    ROWS(LOAD_ROW)
-#undef LOAD_ROW
-  } else {
-#define ZERO_ROW(i) vacc##i##0 = _mm512_setzero_ps(), vacc##i##1 = _mm512_setzero_ps();
-    ROWS(ZERO_ROW)
+    ROWS(PREFETCH_ROW)
+#undef PREFETCH_ROW
+  }
+#define ZERO_ROW(i) __m512 vacc##i##0 = _mm512_setzero_ps(), vacc##i##1 = _mm512_setzero_ps();
+  ROWS(ZERO_ROW)
 #undef ZERO_ROW
-  }
 
   for (size_t k = 0; k < kc; k++) {
     const __m512 vb0 = _mm512_loadu_ps(w);
@@ -64,6 +62,17 @@ void kiln_f32_gemm_ukernel__avx512f_14x32(size_t mr, size_t nr, size_t kc,
   }
     ROWS(FMA_ROW)
 #undef FMA_ROW
+  }
+
+  if (flags & KILN_GEMM_ACCUMULATE) {
+#define ADD_ROW(i)                                                                        \
+  {                                                                                       \
+    const float *ci = c + ((i) < mr ? (i) : mr - 1) * ldc;                                \
+    vacc##i##0 = _mm512_add_ps(vacc##i##0, _mm512_maskz_loadu_ps(vmask0, ci));            \
+    vacc##i##1 = _mm512_add_ps(vacc##i##1, _mm512_maskz_loadu_ps(vmask1, ci + 16));       \
+  }
+    ROWS(ADD_ROW)
+#undef ADD_ROW
   }
 
   if (flags & KILN_GEMM_EPILOGUE) {
