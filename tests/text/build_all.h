@@ -112,7 +112,7 @@ static void all_casts(Func *f, Value **srcs) {
 
 /* Reduction over the last dim with init, and a 2-result generic with a broadcast map. */
 static Op *reductions(Func *f, Value *x /* 1x4x8x8 f32 */) {
-  TensorType outs[2] = {T(KILN_F32, 3, 1, 4, 8, 0), T(KILN_I32, 3, 1, 4, 8, 0)};
+  TensorType outs[2] = {T(KILN_F32, 3, 1, 4, 4, 0), T(KILN_I32, 3, 1, 4, 4, 0)};
   Op *op = op_new(f, KILN_OP_GENERIC, "reduce", 1, &x, 2, outs, NULL);
   OpAttrs *a = &op->attrs;
   a->n_loops = 4;
@@ -120,9 +120,8 @@ static Op *reductions(Func *f, Value *x /* 1x4x8x8 f32 */) {
   a->n_maps = 3;
   a->maps = arena_alloc(&f->module->arena, sizeof(AffineMap) * 3);
   a->maps[0] = affine_identity(4);
-  a->maps[0].results[2].coef[2] = 2; /* d2 * 2 + d3 * -1 + 3: a strided window read */
-  a->maps[0].results[2].coef[3] = -1;
-  a->maps[0].results[2].cst = 3;
+  a->maps[0].results[2].coef[2] = 2; /* d2 * 2 + 1: a strided read, in bounds (0..3 -> 1..7) */
+  a->maps[0].results[2].cst = 1;
   for (int k = 1; k < 3; k++) a->maps[k] = (AffineMap){.n_results = 3, .results = {{.coef = {1}}, {.coef = {0, 1}}, {.coef = {0, 0, 1}}}};
   a->init = arena_alloc(&f->module->arena, sizeof(double) * 2);
   a->init[0] = -INFINITY;
@@ -176,7 +175,7 @@ static Value *named_ops(Func *f, Value *x /* 1x3x8x8 */) {
   op = one(f, KILN_OP_CONV_TRANSPOSE2D, "ct", 3, ct_in, T(KILN_F32, 4, 1, 2, 17, 17));
   op->attrs.kernel[0] = op->attrs.kernel[1] = 2, op->attrs.strides[0] = op->attrs.strides[1] = 2;
   op->attrs.output_padding[0] = op->attrs.output_padding[1] = 1, op->attrs.groups = 2;
-  op = one(f, KILN_OP_POOL2D, "pool", 1, &c, T(KILN_F32, 4, 1, 4, 4, 4));
+  op = one(f, KILN_OP_POOL2D, "pool", 1, &c, T(KILN_F32, 4, 1, 2, 4, 8)); /* c read as NHWC 1x4x8x8 */
   op->attrs.kernel[0] = op->attrs.kernel[1] = 2, op->attrs.strides[0] = op->attrs.strides[1] = 2;
   op->attrs.pool_kind = POOL_AVG, op->attrs.count_include_pad = true, op->attrs.layout = LAYOUT_NHWC;
   Value *mm[2] = {ramp_const(f, "mA", T(KILN_F32, 2, 2, 3, 0, 0)), ramp_const(f, "mB", T(KILN_F32, 2, 3, 5, 0, 0))};

@@ -71,7 +71,7 @@ static void test_parsed_values(void) {
   CHECK(pad && pad->attrs.pad_value == 0.1 && pad->attrs.pad_mode == PAD_REFLECT && pad->attrs.pad_lo[3] == 2);
   const Op *red = find_op(p->main, KILN_OP_GENERIC, 0);
   CHECK(red && red->attrs.init && isinf(red->attrs.init[0]) && red->attrs.init[1] == 0.1);
-  CHECK(red && red->attrs.maps[0].results[2].coef[3] == -1 && red->attrs.maps[0].results[2].cst == 3);
+  CHECK(red && red->attrs.maps[0].results[2].coef[2] == 2 && red->attrs.maps[0].results[2].cst == 1);
   const Op *disp = find_op(p->main, KILN_OP_DISPATCH, 0);
   CHECK(disp && disp->attrs.region && disp->attrs.region->n_args == 1 && disp->attrs.region->n_results == 2);
   CHECK(p->main->n_results == 4 && strcmp(p->main->result_names[3], "in\"copy") == 0);
