@@ -64,7 +64,7 @@ static void kind_part(const Op *op, char *buf, size_t n) {
     snprintf(buf, n, "conv%s_%s_%lldx%lld", a->groups > 1 ? "_grouped" : "", lay, kh, kw);
     return;
   case KILN_OP_DEPTHWISE_CONV2D: snprintf(buf, n, "depthwise_conv_%s_%lldx%lld", lay, kh, kw); return;
-  case KILN_OP_CONV_TRANSPOSE2D: snprintf(buf, n, "conv_transpose_nchw_%lldx%lld", kh, kw); return;
+  case KILN_OP_CONV_TRANSPOSE2D: snprintf(buf, n, "conv_transpose_%s_%lldx%lld", lay, kh, kw); return;
   case KILN_OP_POOL2D:
     snprintf(buf, n, "pooling_%s_%s_%lldx%lld", lay, a->pool_kind == POOL_MAX ? "max" : "avg", kh, kw);
     return;
@@ -131,8 +131,8 @@ int64_t dispatch_op_flops(const Op *op) {
   }
   case KILN_OP_DEPTHWISE_CONV2D: return 2 * numel(op->out[0]) * window;
   case KILN_OP_CONV_TRANSPOSE2D: {
-    const Value *w = op->in[1]; /* [Cin, Cout/g, KH, KW] */
-    return 2 * numel(op->in[0]) * w->type.dims[1] * window;
+    const Value *w = op->in[1]; /* iohw (NCHW) or hwoi (NHWC): Cout/g is dim 1 or 2 */
+    return 2 * numel(op->in[0]) * w->type.dims[a->layout == LAYOUT_NHWC ? 2 : 1] * window;
   }
   case KILN_OP_MATMUL: {
     const TensorType *x = &op->in[0]->type;
