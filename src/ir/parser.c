@@ -465,6 +465,8 @@ KilnStatus module_parse(const char *text, size_t len, const char *path, Module *
     ok = (diag_error(&local, vd.status, "%s: %s", ps.path, vd.msg), false);
   if (!ok) {
     if (local.status == KILN_OK) diag_error(&local, KILN_ERR_INVALID, "%s: parse error", ps.path);
+    for (char *c = local.msg; *c; c++) /* messages quote the input: keep them one line */
+      if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     module_free(m);
     return diag_error(d, local.status, "%s", local.msg);
   }
