@@ -15,7 +15,6 @@ JSON). Writes OUT/peers.json and OUT/peers.md and prints the table.
 Usage: bench/peers.py [--models a,b] [--runs N] [--threads 1,2] [--out build/bench]
 """
 import argparse
-import glob
 import json
 import os
 import platform
@@ -106,16 +105,19 @@ def bench_ort(path, threads, runs):
     return out
 
 
-def classify_dispatches(src_dir):
-    """Counts dumped executables; a dispatch with no compute (no conv/matmul/pool, no
-    arithmetic in any body) is pure data movement (transpose, copy, pad)."""
-    files = sorted(glob.glob(os.path.join(src_dir, "*.mlir")))
-    movers = []
-    for f in files:
-        text = open(f).read()
-        if not COMPUTE_OP.search(text):
-            movers.append(os.path.basename(f))
-    return len(files), movers
+def classify_dispatches(flow_text):
+    """Counts dispatch sites (`flow.dispatch @exe::@entry` ops) in IREE's flow-level IR —
+    not dumped executables, which IREE deduplicates across identical dispatches. A site
+    whose executable has no compute (no conv/matmul/pool, no arithmetic in any body) is
+    pure data movement (transpose, copy, pad)."""
+    bodies = {}
+    parts = re.split(r"flow\.executable private @", flow_text)
+    for part in parts[1:]:
+        name = re.match(r"[^\s{]+", part).group(0)
+        bodies[name] = part
+    sites = re.findall(r"flow\.dispatch @([^:\s]+)::@([^(\s]+)", flow_text)
+    movers = [entry for exe, entry in sites if not COMPUTE_OP.search(bodies.get(exe, "x"))]
+    return len(sites), movers
 
 
 # Flags that crash or fail iree-compile on some models in this IREE version; on failure the
@@ -143,17 +145,17 @@ def bench_iree_once(path, threads, runs, flags, work):
         subprocess.run([imp, path, "-o", mlir], check=True, capture_output=True)
     tag = "deeplab" if flags else "default"
     tag += str(len(flags))
-    vmfb, srcs = os.path.join(work, f"{tag}.vmfb"), os.path.join(work, f"{tag}_sources")
+    vmfb, flow = os.path.join(work, f"{tag}.vmfb"), os.path.join(work, f"{tag}.flow.mlir")
+    base = [compile_, mlir, "--iree-hal-target-backends=llvm-cpu", "--iree-llvmcpu-target-cpu=host"]
     t = time.perf_counter()
-    r = subprocess.run([compile_, mlir, "-o", vmfb, "--iree-hal-target-backends=llvm-cpu",
-                        "--iree-llvmcpu-target-cpu=host",
-                        f"--iree-hal-dump-executable-sources-to={srcs}"] + flags,
-                       capture_output=True, text=True)
+    r = subprocess.run(base + ["-o", vmfb] + flags, capture_output=True, text=True)
     compile_s = time.perf_counter() - t
+    if r.returncode == 0:
+        r = subprocess.run(base + ["--compile-to=flow", "-o", flow] + flags, capture_output=True, text=True)
     if r.returncode != 0:
         lines = [l for l in r.stderr.strip().splitlines() if "error" in l.lower()] or ["(no message)"]
         return {"error": "iree-compile failed: " + lines[0][:300]}
-    n, movers = classify_dispatches(srcs)
+    n, movers = classify_dispatches(open(flow).read())
     out = {"dispatches": n, "data_movement_dispatches": len(movers), "data_movement": movers,
            "compile_s": compile_s, "latency": {}}
     _, shape = input_info(path)
