@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Command 1 of the README: install dependencies, build Kiln, generate the default model
-# (DeepLabV3 with a MobileNetV2 backbone at 513x513, random weights, fixed seed) and run
-# it, printing the output summary.
+# Command 1 of the README: install dependencies, build Kiln, generate the model suite
+# (PyTorch exports, random weights, fixed seed) and run the default model — DeepLabV3 with
+# a MobileNetV2 backbone at 513x513 in its tf2onnx form — printing the start of its IR,
+# the output summary and the dispatch report.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -9,8 +10,10 @@ bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_PYTHON="$root/.venv/bin/python" >/dev/null
 cmake --build build -j2
 cmake --build build --target models
-model=build/models/deeplabv3_mobilenet_v2.onnx
+model=build/models/deeplabv3_mobilenet_v2_tf.onnx  # tf2onnx-style DeepLabV3-MobileNetV2, 513x513
 echo "== kiln print $model (first lines)"
 build/kiln print "$model" | head -n 12
 echo "== kiln run $model --random-inputs 1"
 build/kiln run "$model" --random-inputs 1 --output-dir build/demo
+echo "== kiln report $model (last rows and totals; the graph is in build/demo/dispatches.svg)"
+build/kiln report "$model" --graph=build/demo/dispatches.svg | tail -n 14
