@@ -427,7 +427,7 @@ static bool parse_resources(Parser *ps) {
       return false;
     if (!accept(ps, "}")) {
       do {
-        char key[256];
+        char key[TEXT_MAX_KEY];
         if (!lex_ident(ps, key, sizeof key)) return perr(ps, "expected resource key");
         if (!expect(ps, ":", "after resource key") || !parse_blob(ps, key)) return false;
       } while (accept(ps, ","));

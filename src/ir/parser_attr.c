@@ -250,7 +250,7 @@ static bool parse_dense(Parser *ps, AttrVal *v) {
 }
 
 static bool parse_resource(Parser *ps, AttrVal *v) {
-  char key[256];
+  char key[TEXT_MAX_KEY];
   const char *at = (skip_ws(ps), ps->p);
   if (!lex_ident(ps, key, sizeof key)) return perr(ps, "expected resource key");
   TensorType t;

@@ -115,6 +115,7 @@ bool lex_string(Parser *ps, const char **out) {
   ps->p++;
   size_t cap = 0;
   for (const char *q = ps->p; q < ps->end && *q != '"' && *q != '\n'; q++) cap++;
+  if (cap > TEXT_MAX_STRING) return perr_at(ps, start, "string literal longer than %d bytes", TEXT_MAX_STRING);
   char *buf = arena_alloc(&ps->m->arena, cap + 1);
   if (!buf) return perr(ps, "out of memory");
   size_t k = 0;

@@ -37,6 +37,9 @@ bool text_is_ident(const char *s);
 /* ---- parser_lex.c: cursor over the text -------------------------------- */
 
 enum { TEXT_MAX_DEPTH = 16 };  /* dispatch region nesting cap */
+/* String literals (kiln.name ...) are at most TEXT_MAX_STRING bytes, the ONNX importer's
+ * name limit; a dense_resource key is a name plus a '_' prefix and a "_N" suffix. */
+enum { TEXT_MAX_STRING = 4096, TEXT_MAX_KEY = TEXT_MAX_STRING + 32 };
 
 typedef struct Parser {
   const char *src, *p, *end;
