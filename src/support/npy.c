@@ -43,6 +43,9 @@ static KilnStatus parse_descr(const char *p, const char *end, NpyArray *a, const
     return diag_error(d, KILN_ERR_INVALID, "%s: .npy header has a bad 'descr'", what);
   char buf[8] = {0};
   memcpy(buf, s, n);
+  for (size_t i = 0; i < n; i++) /* it is quoted in messages: printable ASCII only */
+    if (!isprint((unsigned char)buf[i]))
+      return diag_error(d, KILN_ERR_INVALID, "%s: .npy header has a bad 'descr'", what);
   if (buf[0] == '=') buf[0] = '<'; /* native order; we only run on little-endian */
   if (n == 3 && buf[0] == '<' && buf[2] == '1') buf[0] = '|';
   if (n == 3 && buf[0] == '|' && (buf[1] == 'f' || buf[1] == 'i') && buf[2] != '1') buf[0] = '<';
