@@ -7,7 +7,10 @@
  *     coefficients of every other operand's map (constants and broadcasts move with the
  *     loops, so no constant needs re-laying);
  *   - concat whose operands are all transpose(., p): concat along axis p[axis];
- *   - resize, pad, extract_slice: permute scales / pads / offsets and steps.
+ *   - resize, pad, extract_slice: permute scales / pads / offsets and steps;
+ *   - a reshape whose merged or split dims are consecutive and in order before the
+ *     transpose (it keeps the moved dims intact): reshape in x's layout, then permute
+ *     whole groups of dims.
  * One rewrite goes up instead: a transpose (or a reshape) of an elementwise generic whose
  * operands are all constants (a dequantize of int8 weights, which fold-constants keeps)
  * moves above it onto the constants, where it folds into them at compile time.
@@ -16,7 +19,7 @@
  * pass repeats until no transpose can move; a transpose that still only feeds generics is
  * then folded into their indexing maps (they read the untransposed value). Guarantees:
  * values and types of the function results are unchanged; what remains are transposes at graph inputs/outputs or in front
- * of ops that do not commute (matmul, gather, reshape). */
+ * of ops that do not commute (matmul, gather, reshapes that mix moved dims). */
 #include <string.h>
 
 #include "passes.h"
@@ -236,9 +239,80 @@ static bool is_movable_named(const Op *op) {
 }
 
 /* Moves one transpose below op if it can; returns whether it did. */
+/* ---- through reshapes that keep the moved dims intact ----------------------- */
+
+typedef struct Group {
+  int a0, a1, b0, b1; /* dims [a0, a1) of the reshape's input map to [b0, b1) of its output */
+} Group;
+
+/* Splits a reshape A -> B into the smallest runs of dims with equal products; trailing
+ * unit dims join the last run. Returns the number of groups, or -1. */
+static int reshape_groups(const TensorType *a, const TensorType *b, Group *g) {
+  int i = 0, j = 0, n = 0;
+  while (i < a->rank && j < b->rank) {
+    int64_t pa = a->dims[i++], pb = b->dims[j++];
+    g[n] = (Group){i - 1, i, j - 1, j};
+    while (pa != pb) {
+      if (pa < pb && i < a->rank) pa *= a->dims[i++];
+      else if (pb < pa && j < b->rank) pb *= b->dims[j++];
+      else return -1;
+      if (pa == 0 || pb == 0) return -1;
+    }
+    g[n].a1 = i, g[n].b1 = j;
+    n++;
+  }
+  for (; i < a->rank; i++) if (a->dims[i] != 1 || !n) return -1;
+  for (; j < b->rank; j++) if (b->dims[j] != 1 || !n) return -1;
+  if (n) g[n - 1].a1 = a->rank, g[n - 1].b1 = b->rank;
+  return n;
+}
+
+/* reshape(transpose(x, p)) -> transpose(reshape(x), q) when every group of the reshape
+ * reads dims that are consecutive and in order in x: the groups are reshaped in x's
+ * layout, and q permutes whole groups as p did. */
+static bool sink_through_reshape(Func *f, Op *r) {
+  const Op *t = transpose_def(r->in[0]);
+  if (!t || is_constant(t->in[0])) return false;
+  const int64_t *p = t->attrs.perm;
+  Group g[KILN_MAX_RANK];
+  int n = reshape_groups(&r->in[0]->type, &r->out[0]->type, g);
+  if (n <= 0) return false;
+  for (int k = 0; k < n; k++)
+    for (int i = g[k].a0; i + 1 < g[k].a1; i++)
+      if (p[i + 1] != p[i] + 1) return false;
+  /* Order the groups as x has them, lay out the reshaped value y in that order. */
+  int order[KILN_MAX_RANK], start[KILN_MAX_RANK];
+  for (int k = 0; k < n; k++) order[k] = k;
+  for (int k = 1; k < n; k++)
+    for (int m = k; m > 0 && p[g[order[m]].a0] < p[g[order[m - 1]].a0]; m--) {
+      int tmp = order[m]; order[m] = order[m - 1]; order[m - 1] = tmp;
+    }
+  TensorType y = r->out[0]->type;
+  for (int k = 0, pos = 0; k < n; k++) {
+    const Group *gk = &g[order[k]];
+    start[order[k]] = pos;
+    for (int b = gk->b0; b < gk->b1; b++) y.dims[pos++] = r->out[0]->type.dims[b];
+  }
+  Value *x = t->in[0];
+  Op *ry = op_new(f, KILN_OP_RESHAPE, r->name, 1, &x, 1, &y, r);
+  int64_t q[KILN_MAX_RANK];
+  for (int k = 0; k < n; k++)
+    for (int b = g[k].b0; b < g[k].b1; b++) q[b] = start[k] + (b - g[k].b0);
+  Value *back = transpose_to(f, ry->out[0], q, &r->out[0]->type, r);
+  value_replace_uses(r->out[0], back);
+  op_erase(r);
+  return true;
+}
+
+static bool is_reshape(const Op *op) {
+  return op->kind == KILN_OP_RESHAPE || op->kind == KILN_OP_COLLAPSE_SHAPE ||
+         op->kind == KILN_OP_EXPAND_SHAPE;
+}
+
 static bool try_sink(Func *f, Op *op) {
   if (op->kind == KILN_OP_TRANSPOSE) return bubble_into_constants(f, op);
-  if (op->kind == KILN_OP_RESHAPE) return bubble_reshape_into_constants(f, op);
+  if (op->kind == KILN_OP_RESHAPE && bubble_reshape_into_constants(f, op)) return true;
+  if (is_reshape(op)) return sink_through_reshape(f, op);
   if (sinkable_generic(op)) {
     const Op *t = sinkable_transpose(op);
     if (!t) return false;
