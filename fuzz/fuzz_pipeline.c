@@ -150,8 +150,10 @@ static void mutate_attr(Onnx__NodeProto *n, uint64_t *s) {
     else if (a->n_floats) a->floats[rnd(s) % a->n_floats] = fv[rnd(s) % ARRAY_LEN(fv)];
     break;
   }
-  default: /* drop the attribute */
-    n->attribute[rnd(s) % n->n_attribute] = n->attribute[--n->n_attribute];
+  default: { /* drop the attribute */
+    size_t i = rnd(s) % n->n_attribute;
+    n->attribute[i] = n->attribute[--n->n_attribute];
+  }
   }
 }
 

@@ -494,6 +494,15 @@ KilnStatus imp_batchnorm(Imp *I, const Onnx__NodeProto *n) {
 static KilnStatus q_param(EW *w, Entry *x, Entry *p, int axis, int *out) {
   int64_t np = type_numel(&p->type);
   if (np == 1 && p->type.rank <= 1) {
+    if (p->type.rank > x->type.rank) { /* a [1] parameter of a scalar x: read it as a scalar */
+      Entry *sc = imp_alloc(w->I, sizeof *sc);
+      TensorType t = p->type;
+      t.rank = 0;
+      if (!sc) return imp_err(w->I, KILN_ERR_NOMEM, "out of memory");
+      KilnStatus st = imp_reshape_to(w->I, p, t, "scalar", sc);
+      if (st) return st;
+      p = sc;
+    }
     *out = ew_in(w, p); /* a non-constant scalar broadcasts: its map reads index 0 */
     return KILN_OK;
   }
