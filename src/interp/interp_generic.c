@@ -66,21 +66,24 @@ static KilnStatus setup_operand(const Op *op, int k, const Tensor *t, const int6
   g->dt = t->type.dtype;
   g->off = 0;
   memset(g->lstride, 0, sizeof g->lstride);
+  if (empty) return KILN_OK; /* no point is visited: coefficients may be anything */
   int64_t stride = 1;
   for (int r = t->type.rank - 1; r >= 0; r--) {
     const AffineExpr *e = &m->results[r];
-    int64_t lo = e->cst, hi = e->cst;
-    for (int l = 0; l < a->n_loops; l++) {
-      int64_t span = e->coef[l] * (ranges[l] - 1);
-      if (span < 0) lo += span; else hi += span;
-      g->lstride[l] += e->coef[l] * stride;
+    int64_t lo = e->cst, hi = e->cst, span, step;
+    bool ovf = false; /* maps come from user text: the arithmetic is checked */
+    for (int l = 0; l < a->n_loops && !ovf; l++) {
+      ovf = checked_mul_i64(e->coef[l], ranges[l] - 1, &span) ||
+            checked_add_i64(span < 0 ? lo : hi, span, span < 0 ? &lo : &hi) ||
+            checked_mul_i64(e->coef[l], stride, &step) ||
+            checked_add_i64(g->lstride[l], step, &g->lstride[l]);
     }
-    if (!empty && (lo < 0 || hi >= t->type.dims[r]))
+    if (ovf || lo < 0 || hi >= t->type.dims[r])
       return diag_error(d, KILN_ERR_INVALID,
-                        OPFMT ": map %d result %d spans [%lld, %lld], outside dim %lld",
-                        OPARG(op), k, r, (long long)lo, (long long)hi,
+                        OPFMT ": map %d result %d spans [%lld, %lld]%s, outside dim %lld",
+                        OPARG(op), k, r, (long long)lo, (long long)hi, ovf ? " (overflows)" : "",
                         (long long)t->type.dims[r]);
-    g->off += e->cst * stride;
+    g->off += e->cst * stride; /* inside the tensor: cannot overflow */
     stride *= t->type.dims[r];
   }
   return KILN_OK;
