@@ -218,7 +218,7 @@ def table(results, threads):
                fmt(f.get("dispatches", f.get("error") and "error")), fmt(k.get("data_movement_dispatches")),
                fmt(d.get("data_movement_dispatches")), fmt(f.get("data_movement_dispatches"))]
         for t in threads:
-            kl, ol = lat(k, t), lat(r.get("ort", {}), t)
+            kl, ol = lat(k, t), lat({"latency": r.get("ort", {})}, t)
             il = min([x for x in (lat(d, t), lat(f, t)) if x is not None], default=None)
             row += [fmt(kl), fmt(ol), fmt(il), fmt(kl / ol if kl and ol else None, "{:.2f}"),
                     fmt(kl / il if kl and il else None, "{:.2f}")]
@@ -237,8 +237,15 @@ def main():
     ap.add_argument("--model-dir", default=os.path.join(ROOT, "build", "models"))
     ap.add_argument("--kiln", default=os.path.join(ROOT, "build", "kiln"))
     ap.add_argument("--skip-iree", action="store_true")
+    ap.add_argument("--table-only", action="store_true",
+                    help="re-render OUT/peers.md from OUT/peers.json without measuring")
     a = ap.parse_args()
     threads = [int(t) for t in a.threads.split(",")]
+    if a.table_only:
+        with open(os.path.join(a.out, "peers.json")) as f:
+            saved = json.load(f)
+        write_table(a.out, saved["meta"], saved["results"], threads)
+        return
     models = a.models.split(",")
     os.makedirs(a.out, exist_ok=True)
     subprocess.run([sys.executable, os.path.join(ROOT, "tests", "models", "gen_models.py"),
@@ -257,12 +264,16 @@ def main():
         print(json.dumps({k: v for k, v in r.items()}, indent=1)[:2000], flush=True)
     meta = {"cpu": cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
             "runs": a.runs, "iree_deeplab_flags": IREE_DEEPLAB_FLAGS}
-    md = table(results, threads)
     with open(os.path.join(a.out, "peers.json"), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
-    with open(os.path.join(a.out, "peers.md"), "w") as f:
+    write_table(a.out, meta, results, threads)
+
+
+def write_table(out, meta, results, threads):
+    md = table(results, threads)
+    with open(os.path.join(out, "peers.md"), "w") as f:
         f.write(f"Machine: {meta['cpu']}, {meta['cores']} cores, {meta['date']}; median of "
-                f"{a.runs} runs (noisy shared machine).\n\n{md}\n")
+                f"{meta['runs']} runs (noisy shared machine).\n\n{md}\n")
     print(md)
 
 

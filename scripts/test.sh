@@ -34,5 +34,8 @@ run_ctest build -LE model-long
 # The sanitizer tree skips the slow whole-model runs (label "model"), which the Release
 # tree already runs; every unit, error and conformance test runs under ASan+UBSan.
 ASAN_OPTIONS=detect_leaks=1 run_ctest build-asan -LE model
+# Fuzz smoke: each libFuzzer target 20 s on its generated corpus (ASan+UBSan, clang).
+echo "== bench/fuzz.sh all 20"
+if bash bench/fuzz.sh all 20; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -82,7 +82,7 @@ static bool sinkable_generic(const Op *g) {
 /* A constant, or a transpose/reshape of one (not folded yet: fold-constants runs later). */
 static bool is_constant(const Value *v) {
   const Op *d = v->def;
-  if (d && (d->kind == KILN_OP_TRANSPOSE || d->kind == KILN_OP_RESHAPE)) return is_constant(d->in[0]);
+  while (d && (d->kind == KILN_OP_TRANSPOSE || d->kind == KILN_OP_RESHAPE)) d = d->in[0]->def;
   return d && d->kind == KILN_OP_CONSTANT;
 }
 
