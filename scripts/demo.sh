@@ -11,8 +11,10 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_PYTHON="$root/.ve
 cmake --build build -j2
 cmake --build build --target models
 model=build/models/deeplabv3_mobilenet_v2_tf.onnx  # tf2onnx-style DeepLabV3-MobileNetV2, 513x513
-echo "== kiln print $model (first lines)"
-build/kiln print "$model" | head -n 12
+mkdir -p build/demo
+echo "== kiln print $model (first lines; all of it in build/demo/model.mlir)"
+build/kiln print "$model" > build/demo/model.mlir
+head -n 12 build/demo/model.mlir
 echo "== kiln run $model --random-inputs 1"
 build/kiln run "$model" --random-inputs 1 --output-dir build/demo
 echo "== kiln report $model (last rows and totals; the graph is in build/demo/dispatches.svg)"
