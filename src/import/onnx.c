@@ -375,7 +375,7 @@ static KilnStatus import_graph(Imp *I, const Onnx__ModelProto *mp) {
   KilnStatus st = read_opset(I, mp);
   if (st) return st;
   const Onnx__GraphProto *g = mp->graph;
-  if (!g) return diag_error(I->d, KILN_ERR_INVALID, "model has no graph");
+  if (!g) return diag_error(I->d, KILN_ERR_INVALID, "not a valid ONNX model: it has no graph");
   if ((st = onnx_check_graph(g, I->d))) return st;
   I->f = func_new(I->m, g->name && g->name[0] ? g->name : "main");
   I->m->main = I->f;
@@ -390,6 +390,7 @@ static KilnStatus import_graph(Imp *I, const Onnx__ModelProto *mp) {
 KilnStatus onnx_import(const uint8_t *data, size_t size, const char *base_dir, Module **out,
                        Diag *d) {
   *out = NULL;
+  if (size == 0) return diag_error(d, KILN_ERR_INVALID, "not a valid ONNX model: the file is empty");
   KilnStatus st = onnx_check_nesting(data, size, d);
   if (st) return st;
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, data);

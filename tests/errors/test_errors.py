@@ -77,7 +77,7 @@ def main():
     np.save(x, np.zeros((1, 3, 8, 8), np.float32))
 
     expect("missing file", ["run", path("nope.onnx"), "--random-inputs", "1"], "nope.onnx", "cannot open")
-    expect("empty file", ["run", write_bytes("empty.onnx", b""), "--random-inputs", "1"])
+    expect("empty file", ["run", write_bytes("empty.onnx", b""), "--random-inputs", "1"], "empty")
     for cut in (7, len(raw) // 3, len(raw) // 2, len(raw) - 5):
         expect(f"truncated at {cut}", ["run", write_bytes(f"trunc{cut}.onnx", raw[:cut]),
                                        "--random-inputs", "1"])
