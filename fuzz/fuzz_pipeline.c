@@ -15,13 +15,11 @@
 #include <string.h>
 
 #include "driver/driver.h"
+#include "fuzz_budget.h"
 #include "fuzz_common.h"
 #include "import/import.h"
 #include "onnx/onnx.pb-c.h"
 
-#define FUZZ_MAX_INPUT_ELEMS (1 << 16)
-#define FUZZ_MAX_CONST_BYTES (4 << 20)
-#define FUZZ_MAX_VALUE_BYTES (64 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
@@ -29,22 +27,6 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 
 /* ---- the run ----------------------------------------------------------------------- */
 
-static bool small_enough(const Module *m) {
-  const Func *f = m->main;
-  int64_t consts = 0, values = 0;
-  for (int i = 0; i < f->n_args; i++) {
-    int64_t n = type_numel(&f->args[i]->type);
-    if (n < 0 || n > FUZZ_MAX_INPUT_ELEMS) return false;
-  }
-  for (int i = 0; i < m->n_consts; i++) consts += (int64_t)m->consts[i].nbytes;
-  for (const Op *op = f->first; op; op = op->next)
-    for (int k = 0; k < op->n_out; k++) {
-      int64_t nb = type_nbytes(&op->out[k]->type);
-      if (nb < 0) return false;
-      values += nb;
-    }
-  return consts <= FUZZ_MAX_CONST_BYTES && values <= FUZZ_MAX_VALUE_BYTES;
-}
 
 static void run_model(Module *m) {
   Diag d = {0};
@@ -53,7 +35,7 @@ static void run_model(Module *m) {
   fuzz_check_diag(st, &d);
   if (st) return;
   const Func *f = m->main;
-  if (!small_enough(m)) return; /* a pass may not grow values past the budget, but be safe */
+  if (!fuzz_small_enough(m)) return; /* a pass may not grow values past the budget, but be safe */
   Tensor **ins = calloc((size_t)f->n_args + 1, sizeof *ins);
   Tensor **outs = calloc((size_t)f->n_results + 1, sizeof *outs);
   if (ins && outs && !driver_random_inputs(f, 1, ins, &d)) {
@@ -71,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Module *m = NULL;
   KilnStatus st = onnx_import(data, size, "/nonexistent-kiln-fuzz", &m, &d);
   fuzz_check_diag(st, &d);
-  if (st == KILN_OK && small_enough(m)) run_model(m);
+  if (st == KILN_OK && fuzz_small_enough(m)) run_model(m);
   module_free(m);
   return 0;
 }

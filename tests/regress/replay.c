@@ -10,31 +10,12 @@
 #include "driver/driver.h"
 #include "import/import.h"
 
-#define MAX_INPUT_ELEMS (1 << 16)
-#define MAX_CONST_BYTES (4 << 20)
-#define MAX_VALUE_BYTES (64 << 20)
-
-static bool small_enough(const Module *m) {
-  const Func *f = m->main;
-  int64_t consts = 0, values = 0;
-  for (int i = 0; i < f->n_args; i++) {
-    int64_t n = type_numel(&f->args[i]->type);
-    if (n < 0 || n > MAX_INPUT_ELEMS) return false;
-  }
-  for (int i = 0; i < m->n_consts; i++) consts += (int64_t)m->consts[i].nbytes;
-  for (const Op *op = f->first; op; op = op->next)
-    for (int k = 0; k < op->n_out; k++) {
-      int64_t nb = type_nbytes(&op->out[k]->type);
-      if (nb < 0) return false;
-      values += nb;
-    }
-  return consts <= MAX_CONST_BYTES && values <= MAX_VALUE_BYTES;
-}
+#include "../../fuzz/fuzz_budget.h"
 
 static KilnStatus run_pipeline(Module *m, Diag *d) {
   CompileOptions opt = {0};
   KilnStatus st = driver_compile(m, &opt, NULL, 0, NULL, d);
-  if (st || !small_enough(m)) return st;
+  if (st || !fuzz_small_enough(m)) return st;
   const Func *f = m->main;
   Tensor **ins = calloc((size_t)f->n_args + 1, sizeof *ins);
   Tensor **outs = calloc((size_t)f->n_results + 1, sizeof *outs);
