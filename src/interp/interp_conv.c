@@ -12,8 +12,8 @@
  *    input rows into a double plane; the valid ow range per kw is computed once, invalid
  *    rows are skipped. Four output channels share each input row pass.
  *  - NHWC: per output pixel, for each valid (kh, kw) and input channel, add x * a
- *    contiguous weight row over the output channels into a double row (depthwise: over
- *    the channels).
+ *    contiguous weight row over the output channels into a double row.
+ *  - depthwise: the grouped conv with one channel per group (same kernels).
  *  - conv-transpose: scatter x * w into the output with explicit bounds checks (rare op).
  * Padding is zero padding; pads are top, left, bottom, right. Every shape the loops rely
  * on (weights, bias, the result's spatial size) is checked first, so a wrong result type
@@ -245,41 +245,6 @@ static void conv_nhwc(const ConvGeom *g, const float *x, const float *w, const f
       }
 }
 
-static void dw_nchw(const ConvGeom *g, const float *x, const float *w, const float *b,
-                    float *y, double *acc) {
-  int64_t plane = g->OH * g->OW, K = g->KH * g->KW;
-  for (int64_t n = 0; n < g->N; n++)
-    for (int64_t c = 0; c < g->C; c++) {
-      const float *xp = x + (n * g->C + c) * g->H * g->W;
-      memset(acc, 0, sizeof(double) * (size_t)plane);
-      for (int64_t t = 0; t < K; t++) plane_acc(g, &acc, 1, xp, &w[c * K + t], t / g->KW, t % g->KW);
-      finish(y + (n * g->C + c) * plane, acc, plane, 1, b ? b[c] : 0.0f);
-    }
-}
-
-static void dw_nhwc(const ConvGeom *g, const float *x, const float *w, const float *b,
-                    float *y, double *yp) {
-  int64_t C = g->C;
-  for (int64_t n = 0; n < g->N; n++)
-    for (int64_t oh = 0; oh < g->OH; oh++)
-      for (int64_t ow = 0; ow < g->OW; ow++) {
-        memset(yp, 0, sizeof(double) * (size_t)C);
-        for (int64_t kh = 0; kh < g->KH; kh++) {
-          int64_t ih = oh * g->sh - g->pt + kh * g->dh;
-          if (ih < 0 || ih >= g->H) continue;
-          for (int64_t kw = 0; kw < g->KW; kw++) {
-            int64_t iw = ow * g->sw - g->pl + kw * g->dw;
-            if (iw < 0 || iw >= g->W) continue;
-            const float *xp = x + ((n * g->H + ih) * g->W + iw) * C;
-            const float *wp = w + (kh * g->KW + kw) * C;  /* w[kh][kw][c] */
-            for (int64_t c = 0; c < C; c++) yp[c] += (double)xp[c] * wp[c];
-          }
-        }
-        float *yo = y + ((n * g->OH + oh) * g->OW + ow) * C;
-        for (int64_t c = 0; c < C; c++) yo[c] = (float)yp[c] + (b ? b[c] : 0.0f);
-      }
-}
-
 /* y[n][f][ih*s - p + k*d] += x[n][c][ih] * w[c][f%Fg][k] over the group of c. */
 static void convt_nchw(const ConvGeom *g, const float *x, const float *w, const float *b,
                        float *y, double *acc) {
@@ -346,7 +311,9 @@ KilnStatus exec_depthwise(const Op *op, Tensor *const *in, Tensor **out, Diag *d
   ConvGeom g = {0};
   KilnStatus st = geom_forward(op, true, &g, d);
   if (st) return st;
-  return run_staged(op, in, out[0], &g, op->attrs.layout == LAYOUT_NCHW ? dw_nchw : dw_nhwc, d);
+  /* A depthwise conv is the grouped conv with G = C, and its chw / hwc weights have the
+   * memory layout of fchw / hwcf with one channel per group: the same kernels serve. */
+  return run_staged(op, in, out[0], &g, op->attrs.layout == LAYOUT_NCHW ? conv_nchw : conv_nhwc, d);
 }
 
 KilnStatus exec_conv_transpose(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
