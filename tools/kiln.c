@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backend/cpu/backend.h"
 #include "driver/driver.h"
 #include "import/import.h"
 #include "interp/interp.h"
@@ -153,8 +154,9 @@ typedef struct RunArgs {
   const char *model, *out_dir;
   const char *inputs[64];
   int n_inputs;
-  bool random, no_optimize;
+  bool random, no_optimize, interp;
   uint64_t seed;
+  long threads;
 } RunArgs;
 
 static int parse_run_args(int argc, char **argv, RunArgs *a) {
@@ -171,7 +173,14 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
     } else if ((v = flag_value(argc, argv, &i, "--output-dir"))) {
       a->out_dir = v;
     } else if (!strcmp(argv[i], "--no-optimize")) {
-      a->no_optimize = true;
+      a->no_optimize = a->interp = true;
+    } else if (!strcmp(argv[i], "--interp")) {
+      a->interp = true;
+    } else if ((v = flag_value(argc, argv, &i, "--threads"))) {
+      char *end;
+      a->threads = strtol(v, &end, 10);
+      if (*end || !*v || a->threads < 1 || a->threads > 1024)
+        return usage_error("run", "--threads needs an integer in [1, 1024], got '%s'", v);
     } else if (argv[i][0] == '-') {
       return usage_error("run", "unknown option '%s'", argv[i]);
     } else if (a->model) {
@@ -213,6 +222,33 @@ static KilnStatus write_outputs(const Func *f, Tensor **outs, const char *dir, D
   return KILN_OK;
 }
 
+/* Result tensors of f's types, for the compiled backend to write into. */
+static KilnStatus alloc_outputs(const Func *f, Tensor **outs, Diag *d) {
+  for (int i = 0; i < f->n_results; i++)
+    if (!(outs[i] = tensor_new(f->results[i]->type)))
+      return diag_error(d, KILN_ERR_NOMEM, "out of memory for output %d", i);
+  return KILN_OK;
+}
+
+static KilnStatus run_compiled(const Module *m, const RunArgs *a, Tensor **ins, Tensor **outs,
+                               Diag *d) {
+  const Func *f = m->main;
+  CpuProgram *p;
+  KilnStatus st = cpu_lower(m, f, (size_t)a->threads, &p, d);
+  if (st) return st;
+  const void **in_ptrs = calloc((size_t)f->n_args + 1, sizeof *in_ptrs);
+  void **out_ptrs = calloc((size_t)f->n_results + 1, sizeof *out_ptrs);
+  if (!in_ptrs || !out_ptrs) st = diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  for (int i = 0; !st && i < f->n_args; i++) in_ptrs[i] = ins[i]->data;
+  if (!st) st = alloc_outputs(f, outs, d);
+  for (int i = 0; !st && i < f->n_results; i++) out_ptrs[i] = outs[i]->data;
+  if (!st) st = cpu_run(p, in_ptrs, out_ptrs, NULL, d);
+  free(in_ptrs);
+  free(out_ptrs);
+  cpu_program_free(p);
+  return st;
+}
+
 static int cmd_run(int argc, char **argv) {
   RunArgs a = {0};
   int rc = parse_run_args(argc, argv, &a);
@@ -220,7 +256,7 @@ static int cmd_run(int argc, char **argv) {
   Diag d = {0};
   Module *m;
   if (load_model(a.model, &m, &d)) return fail(&d);
-  CompileOptions copt = {0};
+  CompileOptions copt = {.form_dispatches = !a.interp};
   if (!a.no_optimize && driver_compile(m, &copt, NULL, 0, NULL, &d)) {
     module_free(m);
     return fail(&d);
@@ -232,10 +268,11 @@ static int cmd_run(int argc, char **argv) {
                               : diag_error(&d, KILN_ERR_NOMEM, "out of memory");
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (!st) st = interp_run(f, ins, outs, &d);
+  if (!st) st = a.interp ? interp_run(f, ins, outs, &d) : run_compiled(m, &a, ins, outs, &d);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!st) {
-    printf("ran %s with the reference interpreter in %.3f s\n", a.model,
+    printf("ran %s with %s in %.3f s\n", a.model,
+           a.interp ? "the reference interpreter" : "the CPU backend",
            (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     for (int i = 0; i < f->n_results; i++) print_summary(f->result_names[i], outs[i]);
     if (a.out_dir) st = write_outputs(f, outs, a.out_dir, &d);
@@ -475,15 +512,17 @@ static const Command commands[] = {
    "usage: kiln ops\nPrints one ONNX op type (default domain) per line.\n"},
   {"run", cmd_run, "run a model on .npy or random inputs",
    "usage: kiln run MODEL [--input FILE.npy]... [--random-inputs SEED] [--output-dir DIR]\n"
-   "                      [--no-optimize]\n"
+   "                      [--threads N] [--interp] [--no-optimize]\n"
    "  MODEL              an .onnx file, or Kiln MLIR text (.mlir)\n"
    "  --input FILE.npy   one per graph input, in order (C order, exact dtype and shape)\n"
    "  --random-inputs S  fill every input from seed S instead (floats in [-1,1),\n"
    "                     integers in [0,4))\n"
    "  --output-dir DIR   write one DIR/<output name>.npy per graph output\n"
-   "  --no-optimize      run the graph as imported, without the optimization pipeline\n"
-   "Runs the optimized graph with the reference interpreter (the compiled backend is\n"
-   "not there yet) and prints each output's shape, min, max and mean.\n"},
+   "  --threads N        worker threads of the CPU backend (default: one per core)\n"
+   "  --interp           run the optimized graph on the reference interpreter instead\n"
+   "  --no-optimize      run the graph as imported on the reference interpreter\n"
+   "Optimizes the model, forms dispatches, lowers them to the CPU backend and runs it;\n"
+   "prints the time (compile excluded) and each output's shape, min, max and mean.\n"},
 };
 
 static void print_usage(FILE *out) {
@@ -503,7 +542,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(argv[1], "--version")) {
-    printf("kiln %s\n", KILN_VERSION);
+    printf("kiln %s\nusable isa:", KILN_VERSION);
+    for (int isa = 0; isa <= (int)kiln_cpu_features()->hw_isa; isa++)
+      printf(" %s", kiln_isa_name((enum kiln_isa)isa));
+    printf("\n");
     return 0;
   }
   for (size_t i = 0; i < ARRAY_LEN(commands); i++) {

@@ -250,6 +250,13 @@ done:
   return st;
 }
 
+KilnStatus interp_exec_op(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
+  if ((unsigned)op->kind >= KILN_OP_COUNT || !exec_table[op->kind])
+    return diag_error(d, KILN_ERR_UNSUPPORTED, OPFMT ": no executor for this op", OPARG(op));
+  for (int i = 0; i < op->n_out; i++) memset(out[i]->data, 0, out[i]->nbytes);
+  return exec_table[op->kind](op, in, out, d);
+}
+
 KilnStatus interp_run(const Func *f, Tensor *const *inputs, Tensor **outputs, Diag *d) {
   char b1[256], b2[256];
   for (int i = 0; i < f->n_results; i++) outputs[i] = NULL;

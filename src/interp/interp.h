@@ -26,6 +26,11 @@ double tensor_get_f(const Tensor *t, int64_t i);
  * On failure no output is left allocated. */
 KilnStatus interp_run(const Func *f, Tensor *const *inputs, Tensor **outputs, Diag *d);
 
+/* Runs one op that is neither a CONSTANT nor a DISPATCH on caller-provided tensors: in[]
+ * its operands, out[] its results (allocated with the result types by the caller; data
+ * need not be zeroed). The compiled backend's fallback for ops it has no kernel for. */
+KilnStatus interp_exec_op(const Op *op, Tensor *const *in, Tensor **out, Diag *d);
+
 /* fold.c: evaluates op (all operands CONSTANT ops with data), adding one module constant
  * per result; their indices go to const_out. The FoldOpFn of constant folding. */
 KilnStatus interp_fold_op(Module *m, const Op *op, int *const_out, Diag *d);

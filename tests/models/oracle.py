@@ -4,6 +4,11 @@ fixed random inputs and compares every output.
 
 Usage: oracle.py KILN MODEL.onnx
 
+Kiln runs several times on the same inputs: the optimized graph on the reference
+interpreter (`kiln run --interp`), then the compiled CPU backend once per microkernel ISA
+this CPU has (KILN_ISA=portable, avx2, avx512; `kiln --version` says which are usable).
+Every run must meet the tolerances below.
+
 Tolerances (the one place they are stated):
   fp32: relative L2 error ||k - o|| / ||o|| <= 1e-5, and max |k - o| <= 1e-3 * range(o).
         Kiln and ONNX Runtime both compute in fp32 but sum in different orders (and ORT
@@ -111,24 +116,44 @@ def main():
     opts.log_severity_level = 3  # no warnings about unused initializers
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    ok = True
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [kiln, "run", path, "--output-dir", os.path.join(tmp, "out")]
+        inputs = []
         for i, (name, arr) in enumerate(feeds.items()):
             f = os.path.join(tmp, f"in{i}.npy")
             np.save(f, arr)
-            cmd += ["--input", f]
-        print("$", " ".join(cmd), flush=True)
-        r = subprocess.run(cmd)
-        if r.returncode != 0:
-            print(f"FAIL: kiln exited with {r.returncode}")
-            return 1
-        ok = True
-        for name, w in want.items():
-            safe = name.replace("/", "_").replace("\\", "_").replace(":", "_")
-            ok &= compare(name, np.load(os.path.join(tmp, "out", safe + ".npy")), w,
-                          dequant_scale(model, name))
+            inputs += ["--input", f]
+        for label, flags, isa in runs(kiln):
+            out = os.path.join(tmp, label.replace("/", "_"))
+            cmd = [kiln, "run", path, "--output-dir", out] + flags + inputs
+            env = dict(os.environ, **({"KILN_ISA": isa} if isa else {}))
+            print(f"--- {label}\n$ {'KILN_ISA=' + isa + ' ' if isa else ''}{' '.join(cmd)}",
+                  flush=True)
+            r = subprocess.run(cmd, env=env)
+            if r.returncode != 0:
+                print(f"FAIL {label}: kiln exited with {r.returncode}")
+                ok = False
+                continue
+            for name, w in want.items():
+                safe = name.replace("/", "_").replace("\\", "_").replace(":", "_")
+                ok &= compare(name, np.load(os.path.join(out, safe + ".npy")), w,
+                              dequant_scale(model, name))
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
+
+
+def runs(kiln):
+    """(label, extra flags, KILN_ISA) of every run: the interpreter, then the backend per ISA."""
+    version = subprocess.run([kiln, "--version"], capture_output=True, text=True).stdout
+    usable = next((line.split(":", 1)[1].split() for line in version.splitlines()
+                   if line.startswith("usable isa:")), ["portable"])
+    result = [("interpreter", ["--interp"], None)]
+    for isa in ("portable", "avx2", "avx512"):
+        if isa in usable:
+            result.append((f"backend/{isa}", [], isa))
+        else:
+            print(f"skip backend/{isa}: this CPU does not have it")
+    return result
 
 
 if __name__ == "__main__":

@@ -1,0 +1,140 @@
+/* backend.h — the CPU backend: lowers a dispatch-formed function to a program of kernels
+ * over one planned activation arena, and runs it on a thread pool.
+ *
+ * Lowering (lower.c) turns each dispatch into kernels:
+ *   - a fused kernel when the dispatch is "root + elementwise epilogue": the root (a GEMM
+ *     for 2-D matmuls with constant weights, a depthwise NHWC 3x3 conv; any other root
+ *     runs on the reference executor) computes a chunk of its output, then the epilogue
+ *     program (the dispatch's elementwise generics, evaluated on short lane runs by
+ *     epilogue.c) turns that chunk into the dispatch's results while it is in cache;
+ *   - otherwise one kernel per op of the region (reference executors from interp/).
+ * Reshapes are views: they share their operand's buffer. Every value a kernel writes
+ * lives in the arena at an offset the memory planner (memplan.c) chose from liveness,
+ * or in the caller's output buffer when the function returns it.
+ * Running (exec.c) allocates nothing: the arena and all scratch come with the program.
+ * Sectioned by defining file. */
+#ifndef KILN_BACKEND_CPU_H
+#define KILN_BACKEND_CPU_H
+
+#include "backend/cpu/ukernel/ukernel.h"
+#include "ir/ir.h"
+
+/* ---- the program ------------------------------------------------------- */
+
+typedef enum { BUF_ARENA, BUF_CONST, BUF_INPUT, BUF_OUTPUT } BufKind;
+
+/* Storage of one or more values (views share one). */
+typedef struct Buf {
+  BufKind kind;
+  int index;            /* BUF_CONST: module constant; BUF_INPUT/OUTPUT: position */
+  int64_t nbytes;
+  int64_t offset;       /* BUF_ARENA: byte offset in the arena, set by the planner */
+  int first, last;      /* BUF_ARENA: kernels that write it first and read it last */
+} Buf;
+
+typedef enum {
+  KERNEL_REF,           /* one op on the reference executor */
+  KERNEL_COPY,          /* memcpy of one buffer into another (results that alias) */
+  KERNEL_FUSED,         /* root (optional) + epilogue program */
+} KernelKind;
+
+typedef enum { ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3 } RootKind;
+
+/* One operand of an epilogue stage: an earlier epilogue value (same linear index) or a
+ * buffer read through the stage's map, folded into per-loop element strides. */
+typedef struct StageOperand {
+  int value;            /* epilogue value index, or -1 */
+  int buf;              /* else: buffer */
+  DType dtype;
+  int64_t base;         /* element offset at loop point 0 */
+  int64_t stride[KILN_MAX_RANK];
+} StageOperand;
+
+/* One elementwise generic of an epilogue: value index = its position + 1 (value 0 is the
+ * root's result). */
+typedef struct Stage {
+  const Op *op;
+  int rank;                   /* loops = rank of its (identity-mapped) result */
+  int64_t dims[KILN_MAX_RANK];
+  int n_in;
+  StageOperand *in;
+  DType dtype;                /* of its result */
+  int out_buf;                /* buffer it stores to when the region yields it, or -1 */
+} Stage;
+
+typedef struct Kernel {
+  KernelKind kind;
+  const Op *op;               /* REF: the op; FUSED: the root (NULL without one) */
+  int dispatch;               /* index of the dispatch it belongs to */
+  int n_in, n_out;
+  int *in_buf, *out_buf;      /* REF/COPY: per operand / result */
+  /* FUSED */
+  RootKind root;
+  int root_buf;               /* where the root writes its f32 result */
+  int64_t numel;              /* elements of the epilogue's iteration space */
+  int n_stages;
+  Stage *stages;
+  int64_t chunk_elems;        /* epilogue work unit (elements), = rows of the root */
+  int64_t n_chunks;
+  /* ROOT_GEMM */
+  const struct kiln_ukernel *uk;
+  int64_t M, N, K, rows_per_chunk;
+  float *packed_b;            /* in the program's memory */
+  /* ROOT_DWCONV3X3 */
+  struct kiln_f32_dwconv_shape dw;
+  int64_t images;
+} Kernel;
+
+typedef struct CpuProgram {
+  const Module *module;       /* borrowed: constants and ops live there */
+  const Func *func;
+  int n_bufs, n_kernels, n_dispatches;
+  Buf *bufs;
+  Kernel *kernels;
+  const char **dispatch_names;
+  int64_t arena_bytes;        /* planned activation arena */
+  uint8_t *arena;             /* 64-byte aligned */
+  Arena mem;                  /* everything above */
+  void *pool;                 /* pthreadpool_t, NULL = run on the calling thread */
+  size_t threads;
+  uint8_t **buf_addr;         /* per buffer, filled by each run */
+  struct Tensor *ref_tensors; /* scratch of reference kernels: max operands + results */
+  struct Tensor **ref_ptrs;
+  int max_ref_operands;
+} CpuProgram;
+
+/* ---- exec.c ------------------------------------------------------------ */
+
+/* Logical cores of this machine (at least 1). */
+size_t cpu_core_count(void);
+/* Allocates the arena and the run scratch, starts the thread pool. */
+KilnStatus cpu_program_start(CpuProgram *p, Diag *d);
+/* Runs the program: inputs[i] / outputs[i] are the caller's buffers of the function's
+ * argument / result types (C order). Per-kernel times (ns) go to times[] if non-NULL.
+ * One run at a time per program (the arena is shared). */
+KilnStatus cpu_run(CpuProgram *p, const void *const *inputs, void *const *outputs,
+                   int64_t *times, Diag *d);
+
+/* ---- lower.c ----------------------------------------------------------- */
+
+/* Lowers f (dispatch-formed: only constants and dispatches at top level) of module m
+ * into a program. m must outlive it. threads: 0 = one per core. */
+KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram **out,
+                     Diag *d);
+void cpu_program_free(CpuProgram *p);
+
+/* ---- memplan.c --------------------------------------------------------- */
+
+/* Assigns arena offsets to the BUF_ARENA buffers from their [first, last] kernel
+ * intervals (buffers live at the same time never overlap); sets p->arena_bytes. */
+void cpu_plan_memory(CpuProgram *p);
+
+/* ---- epilogue.c -------------------------------------------------------- */
+
+/* Runs the stages of a fused kernel over elements [begin, end) of its iteration space;
+ * bufs[] are the buffers' addresses (the root's result is read as a buffer). */
+void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end);
+/* Whether a generic can be an epilogue stage at all (body ops and dtypes it handles). */
+bool epilogue_supports(const Op *generic);
+
+#endif

@@ -1,0 +1,269 @@
+/* epilogue.c — the epilogue program of a fused kernel: its elementwise stages evaluated
+ * over runs of up to RUN consecutive elements of the iteration space.
+ *
+ * A run stays inside the innermost dim of every stage, so each buffer operand is read
+ * with one stride per run. Each body instruction is one loop over the run's lanes (the
+ * compiler vectorizes the float ones); a stage's result lanes feed later stages directly
+ * and are stored only when the dispatch yields them. Semantics follow interp_body.c,
+ * except that f32 instructions compute in f32 (the reference computes in double and
+ * rounds each result to f32: the same for + - * / sqrt, within an ulp for exp, tanh...).
+ * Integers live in int64 lanes, wrapped to their dtype after every instruction. */
+#include <math.h>
+#include <string.h>
+
+#include "backend/cpu/backend.h"
+
+enum { RUN = 64, MAX_INSTS = 96 };
+
+typedef union Lane {
+  float f;
+  int64_t i;
+} Lane;
+
+static bool dtype_ok(DType t) {
+  return t == KILN_F32 || t == KILN_I8 || t == KILN_U8 || t == KILN_I32 || t == KILN_I64 ||
+         t == KILN_BOOL;
+}
+
+bool epilogue_supports(const Op *g) {
+  const Body *b = &g->attrs.body;
+  if (b->n_insts > MAX_INSTS || b->n_yield != 1) return false;
+  for (int i = 0; i < g->n_in; i++)
+    if (!dtype_ok(g->in[i]->type.dtype)) return false;
+  for (int i = 0; i < g->n_out; i++)
+    if (!dtype_ok(g->out[i]->type.dtype)) return false;
+  for (int k = 0; k < b->n_insts; k++)
+    if (!dtype_ok(b->insts[k].dtype) || b->insts[k].kind == BODY_YIELD) return false;
+  return true;
+}
+
+static int64_t wrap(int64_t v, DType t) {
+  switch (t) {
+  case KILN_I8: return (int8_t)(uint8_t)((uint64_t)v & 0xff);
+  case KILN_U8: return (int64_t)((uint64_t)v & 0xff);
+  case KILN_I32: return (int32_t)(uint32_t)((uint64_t)v & 0xffffffffu);
+  case KILN_BOOL: return (int64_t)((uint64_t)v & 1);
+  default: return v;
+  }
+}
+
+/* float -> int: truncate, saturate to t, NaN -> 0 (interp_body.c's sat_int). */
+static int64_t sat(float x, DType t) {
+  double lo, hi;
+  switch (t) {
+  case KILN_I8: lo = -128, hi = 127; break;
+  case KILN_U8: lo = 0, hi = 255; break;
+  case KILN_I32: lo = -2147483648.0, hi = 2147483647.0; break;
+  case KILN_BOOL: return x != 0;
+  default:
+    if (isnan(x)) return 0;
+    if (x >= 9223372036854775808.0f) return INT64_MAX;
+    if (x <= -9223372036854775808.0f) return INT64_MIN;
+    return (int64_t)x;
+  }
+  if (isnan(x)) return 0;
+  double y = trunc((double)x);
+  return (int64_t)(y < lo ? lo : y > hi ? hi : y);
+}
+
+static void load(Lane *dst, const uint8_t *base, DType t, int64_t off, int64_t stride, int n) {
+  switch (t) {
+  case KILN_F32:
+    for (int j = 0; j < n; j++) dst[j].f = ((const float *)base)[off + j * stride];
+    break;
+  case KILN_I8:
+    for (int j = 0; j < n; j++) dst[j].i = ((const int8_t *)base)[off + j * stride];
+    break;
+  case KILN_U8: case KILN_BOOL:
+    for (int j = 0; j < n; j++) dst[j].i = ((const uint8_t *)base)[off + j * stride];
+    break;
+  case KILN_I32:
+    for (int j = 0; j < n; j++) dst[j].i = ((const int32_t *)base)[off + j * stride];
+    break;
+  default:
+    for (int j = 0; j < n; j++) dst[j].i = ((const int64_t *)base)[off + j * stride];
+  }
+}
+
+static void store(uint8_t *base, DType t, int64_t off, const Lane *src, int n) {
+  switch (t) {
+  case KILN_F32:
+    for (int j = 0; j < n; j++) ((float *)base)[off + j] = src[j].f;
+    break;
+  case KILN_I8:
+    for (int j = 0; j < n; j++) ((int8_t *)base)[off + j] = (int8_t)src[j].i;
+    break;
+  case KILN_U8: case KILN_BOOL:
+    for (int j = 0; j < n; j++) ((uint8_t *)base)[off + j] = (uint8_t)src[j].i;
+    break;
+  case KILN_I32:
+    for (int j = 0; j < n; j++) ((int32_t *)base)[off + j] = (int32_t)src[j].i;
+    break;
+  default:
+    for (int j = 0; j < n; j++) ((int64_t *)base)[off + j] = src[j].i;
+  }
+}
+
+static float float_op(BodyOpKind k, float x, float y) {
+  switch (k) {
+  case BODY_ADD: return x + y;
+  case BODY_SUB: return x - y;
+  case BODY_MUL: return x * y;
+  case BODY_DIV: return x / y;
+  case BODY_MAX: return isnan(x) || isnan(y) ? NAN : fmaxf(x, y);
+  case BODY_MIN: return isnan(x) || isnan(y) ? NAN : fminf(x, y);
+  case BODY_POW: return powf(x, y);
+  case BODY_NEG: return -x;
+  case BODY_ABS: return fabsf(x);
+  case BODY_EXP: return expf(x);
+  case BODY_LOG: return logf(x);
+  case BODY_TANH: return tanhf(x);
+  case BODY_ERF: return erff(x);
+  case BODY_SQRT: return sqrtf(x);
+  case BODY_FLOOR: return floorf(x);
+  case BODY_CEIL: return ceilf(x);
+  case BODY_ROUND: return nearbyintf(x);
+  default: return 0;
+  }
+}
+
+static int64_t int_op(BodyOpKind k, int64_t x, int64_t y) {
+  uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
+  switch (k) {
+  case BODY_ADD: return (int64_t)(ux + uy);
+  case BODY_SUB: return (int64_t)(ux - uy);
+  case BODY_MUL: return (int64_t)(ux * uy);
+  case BODY_DIV: return y == 0 ? 0 : x == INT64_MIN && y == -1 ? INT64_MIN : x / y;
+  case BODY_MAX: return x > y ? x : y;
+  case BODY_MIN: return x < y ? x : y;
+  case BODY_NEG: return (int64_t)(0 - ux);
+  case BODY_ABS: return x < 0 ? (int64_t)(0 - ux) : x;
+  default: return 0;
+  }
+}
+
+static int64_t compare(CmpPred p, Lane a, Lane b, bool fl) {
+  switch (p) {
+  case CMP_EQ: return fl ? a.f == b.f : a.i == b.i;
+  case CMP_NE: return fl ? a.f != b.f : a.i != b.i;
+  case CMP_LT: return fl ? a.f < b.f : a.i < b.i;
+  case CMP_LE: return fl ? a.f <= b.f : a.i <= b.i;
+  case CMP_GT: return fl ? a.f > b.f : a.i > b.i;
+  default: return fl ? a.f >= b.f : a.i >= b.i;
+  }
+}
+
+static void cast(Lane *r, const Lane *x, DType from, DType to, int n) {
+  bool ff = from == KILN_F32, tf = to == KILN_F32;
+  for (int j = 0; j < n; j++) {
+    if (ff && tf) r[j] = x[j];
+    else if (ff) r[j].i = sat(x[j].f, to);
+    else if (tf) r[j].f = (float)x[j].i;
+    else r[j].i = to == KILN_BOOL ? x[j].i != 0 : wrap(x[j].i, to);
+  }
+}
+
+/* The common float ops as plain loops (vectorized); the rest element by element. */
+static void float_binary(BodyOpKind k, Lane *r, const Lane *x, const Lane *y, int n) {
+  switch (k) {
+  case BODY_ADD: for (int j = 0; j < n; j++) r[j].f = x[j].f + y[j].f; return;
+  case BODY_SUB: for (int j = 0; j < n; j++) r[j].f = x[j].f - y[j].f; return;
+  case BODY_MUL: for (int j = 0; j < n; j++) r[j].f = x[j].f * y[j].f; return;
+  case BODY_DIV: for (int j = 0; j < n; j++) r[j].f = x[j].f / y[j].f; return;
+  default: for (int j = 0; j < n; j++) r[j].f = float_op(k, x[j].f, y ? y[j].f : 0); return;
+  }
+}
+
+/* Evaluates body b over n lanes; arg[a] are the lanes of block argument a. */
+static const Lane *eval_body(const Body *b, const Lane *const *arg, Lane (*vals)[RUN],
+                             const Lane **v, int n) {
+  for (int k = 0; k < b->n_insts; k++) {
+    const BodyInst *in = &b->insts[k];
+    Lane *r = vals[k];
+    const Lane *x = in->n_args > 0 ? v[in->args[0]] : NULL;
+    const Lane *y = in->n_args > 1 ? v[in->args[1]] : NULL;
+    bool fl = in->dtype == KILN_F32;
+    v[k] = r;
+    switch (in->kind) {
+    case BODY_ARG: v[k] = arg[in->imm_i]; break;
+    case BODY_CONST:
+      for (int j = 0; j < n; j++) {
+        if (fl) r[j].f = (float)in->imm;
+        else r[j].i = in->dtype == KILN_BOOL ? in->imm_i != 0 : wrap(in->imm_i, in->dtype);
+      }
+      break;
+    case BODY_CMP: {
+      bool xf = b->insts[in->args[0]].dtype == KILN_F32;
+      for (int j = 0; j < n; j++) r[j].i = compare(in->pred, x[j], y[j], xf);
+      break;
+    }
+    case BODY_SELECT: {
+      const Lane *z = v[in->args[2]];
+      for (int j = 0; j < n; j++) r[j] = x[j].i ? y[j] : z[j];
+      break;
+    }
+    case BODY_CAST: cast(r, x, b->insts[in->args[0]].dtype, in->dtype, n); break;
+    default:
+      if (fl) float_binary(in->kind, r, x, y, n);
+      else
+        for (int j = 0; j < n; j++) r[j].i = wrap(int_op(in->kind, x[j].i, y ? y[j].i : 0), in->dtype);
+    }
+  }
+  return v[b->yields[0]];
+}
+
+/* Loop point of linear index e in a stage (its loops are its result's dims, C order). */
+static void unravel(const Stage *s, int64_t e, int64_t *idx) {
+  for (int r = s->rank - 1; r >= 0; r--) {
+    idx[r] = s->dims[r] ? e % s->dims[r] : 0;
+    e = s->dims[r] ? e / s->dims[r] : 0;
+  }
+}
+
+/* Elements from e to the end of the innermost dim of every stage (capped at RUN). */
+static int run_length(const Kernel *k, int64_t e, int64_t end) {
+  int64_t n = end - e < RUN ? end - e : RUN;
+  for (int s = 0; s < k->n_stages; s++) {
+    const Stage *st = &k->stages[s];
+    if (st->rank == 0) continue;
+    int64_t inner = st->dims[st->rank - 1], left = inner - e % inner;
+    if (left < n) n = left;
+  }
+  return (int)n;
+}
+
+void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end) {
+  static const Lane zeros[RUN];
+  Lane vals[MAX_INSTS][RUN];
+  Lane operands[KILN_MAX_OPERANDS][RUN];
+  const Lane *v[MAX_INSTS];
+  const Lane *stage_out[64];
+  const Lane *arg[KILN_MAX_OPERANDS + 2];
+  Lane stage_lanes[64][RUN];
+  for (int64_t e = begin; e < end;) {
+    int n = run_length(k, e, end);
+    for (int s = 0; s < k->n_stages; s++) {
+      const Stage *st = &k->stages[s];
+      int64_t idx[KILN_MAX_RANK];
+      unravel(st, e, idx);
+      int last = st->rank - 1;
+      for (int i = 0; i < st->n_in; i++) {
+        const StageOperand *so = &st->in[i];
+        if (so->value >= 0) {
+          arg[i] = stage_out[so->value];
+          continue;
+        }
+        int64_t off = so->base;
+        for (int l = 0; l < st->rank; l++) off += idx[l] * so->stride[l];
+        load(operands[i], bufs[so->buf], so->dtype, off, last >= 0 ? so->stride[last] : 0, n);
+        arg[i] = operands[i];
+      }
+      arg[st->n_in] = zeros; /* the output block argument of a parallel generic reads 0 */
+      const Lane *r = eval_body(&st->op->attrs.body, arg, vals, v, n);
+      memcpy(stage_lanes[s], r, sizeof(Lane) * (size_t)n);
+      stage_out[s] = stage_lanes[s];
+      if (st->out_buf >= 0) store(bufs[st->out_buf], st->dtype, e, r, n);
+    }
+    e += n;
+  }
+}

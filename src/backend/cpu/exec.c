@@ -1,0 +1,175 @@
+/* exec.c — runs a CpuProgram: binds buffers, then each kernel in order, each fused
+ * kernel's chunks split across the thread pool (pthreadpool: persistent workers, the
+ * calling thread takes part). Nothing on this path allocates except the reference
+ * executors of KERNEL_REF (ops without a kernel of their own). */
+#include <math.h>
+#include <pthreadpool.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/cpu/backend.h"
+#include "interp/interp.h"
+
+size_t cpu_core_count(void) {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (size_t)n : 1;
+}
+
+KilnStatus cpu_program_start(CpuProgram *p, Diag *d) {
+  int max_ops = 1;
+  for (int k = 0; k < p->n_kernels; k++) {
+    const Op *op = p->kernels[k].op; /* reference kernels and fused roots */
+    if (op && op->n_in + op->n_out > max_ops) max_ops = op->n_in + op->n_out;
+  }
+  p->max_ref_operands = max_ops;
+  p->buf_addr = arena_alloc(&p->mem, sizeof *p->buf_addr * (size_t)(p->n_bufs + 1));
+  p->ref_tensors = arena_alloc(&p->mem, sizeof *p->ref_tensors * (size_t)max_ops);
+  p->ref_ptrs = arena_alloc(&p->mem, sizeof *p->ref_ptrs * (size_t)max_ops);
+  p->arena = p->arena_bytes ? aligned_alloc(64, (size_t)p->arena_bytes) : NULL;
+  if (!p->buf_addr || !p->ref_tensors || !p->ref_ptrs || (p->arena_bytes && !p->arena))
+    return diag_error(d, KILN_ERR_NOMEM, "out of memory for a %lld-byte activation arena",
+                      (long long)p->arena_bytes);
+  if (p->threads > 1) p->pool = pthreadpool_create(p->threads);
+  return KILN_OK;
+}
+
+void cpu_program_free(CpuProgram *p) {
+  if (!p) return;
+  if (p->pool) pthreadpool_destroy(p->pool);
+  free(p->arena);
+  arena_free(&p->mem);
+  free(p);
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- fused kernels ------------------------------------------------------- */
+
+typedef struct ChunkCtx {
+  const Kernel *k;
+  uint8_t *const *bufs;
+} ChunkCtx;
+
+static void gemm_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t r0 = (int64_t)c * k->rows_per_chunk;
+  int64_t r1 = r0 + k->rows_per_chunk < k->M ? r0 + k->rows_per_chunk : k->M;
+  const float *a = (const float *)x->bufs[k->in_buf[0]] + r0 * k->K;
+  float *out = (float *)x->bufs[k->root_buf] + r0 * k->N;
+  struct kiln_f32_gemm_params gp = {{NULL, -INFINITY, INFINITY}, 0};
+  size_t rows = (size_t)(r1 - r0);
+  kiln_f32_gemm(rows, (size_t)k->N, (size_t)k->K, a, (size_t)k->K, k->packed_b, out,
+                (size_t)k->N, &gp, k->uk, 0, kiln_f32_gemm_tile_count(rows, (size_t)k->N, k->uk));
+  if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
+}
+
+static void dwconv_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  const struct kiln_f32_dwconv_shape *s = &k->dw;
+  size_t image = c / s->out_h, row = c % s->out_h;
+  size_t in_img = s->in_h * s->in_w * s->channels, out_img = s->out_h * s->out_w * s->channels;
+  const float *in = (const float *)x->bufs[k->in_buf[0]] + image * in_img;
+  const float *w = (const float *)x->bufs[k->in_buf[1]];
+  struct kiln_f32_epilogue ep = {k->n_in > 2 ? (const float *)x->bufs[k->in_buf[2]] : NULL,
+                                 -INFINITY, INFINITY};
+  float *out = (float *)x->bufs[k->root_buf] + image * out_img;
+  kiln_f32_dwconv3x3(s, in, w, out, &ep, k->uk, row, row + 1);
+  int64_t e = (int64_t)c * k->chunk_elems;
+  if (k->n_stages) epilogue_run(k, x->bufs, e, e + k->chunk_elems);
+}
+
+static void epilogue_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t e = (int64_t)c * k->chunk_elems;
+  int64_t end = e + k->chunk_elems < k->numel ? e + k->chunk_elems : k->numel;
+  epilogue_run(k, x->bufs, e, end);
+}
+
+static void parallel(CpuProgram *p, pthreadpool_task_1d_t task, ChunkCtx *ctx, int64_t n) {
+  if (p->pool && n > 1) {
+    pthreadpool_parallelize_1d(p->pool, task, ctx, (size_t)n, 0);
+    return;
+  }
+  for (int64_t c = 0; c < n; c++) task(ctx, (size_t)c);
+}
+
+/* ---- reference kernels --------------------------------------------------- */
+
+static Tensor view_of(CpuProgram *p, int b, const Value *v) {
+  return (Tensor){v->type, p->buf_addr[b], (size_t)p->bufs[b].nbytes};
+}
+
+static KilnStatus run_ref_op(CpuProgram *p, const Op *op, const int *in_buf, int out_buf_0,
+                             const int *out_buf, Diag *d) {
+  Tensor *t = p->ref_tensors;
+  Tensor **ptr = p->ref_ptrs;
+  for (int i = 0; i < op->n_in; i++) t[i] = view_of(p, in_buf[i], op->in[i]);
+  for (int i = 0; i < op->n_out; i++)
+    t[op->n_in + i] = view_of(p, out_buf ? out_buf[i] : out_buf_0, op->out[i]);
+  for (int i = 0; i < op->n_in + op->n_out; i++) {
+    ptr[i] = &t[i];
+    if ((int64_t)t[i].nbytes != type_nbytes(&t[i].type) || !t[i].data)
+      return diag_error(d, KILN_ERR_INVALID, "kernel of op '%s': buffer %d does not fit (%zu bytes at %p, type needs %lld)", op->name, i, t[i].nbytes, t[i].data, (long long)type_nbytes(&t[i].type));
+  }
+  return interp_exec_op(op, ptr, ptr + op->n_in, d);
+}
+
+static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
+  ChunkCtx ctx = {k, p->buf_addr};
+  switch (k->root) {
+  case ROOT_GEMM: parallel(p, gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
+  case ROOT_DWCONV3X3: parallel(p, dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
+  case ROOT_REF: {
+    KilnStatus st = run_ref_op(p, k->op, k->in_buf, k->root_buf, NULL, d);
+    if (st) return st;
+  } /* fall through */
+  case ROOT_NONE:
+    if (k->n_stages) parallel(p, epilogue_chunk, &ctx, k->n_chunks);
+    return KILN_OK;
+  }
+  return KILN_OK;
+}
+
+static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
+  switch (k->kind) {
+  case KERNEL_REF: return run_ref_op(p, k->op, k->in_buf, -1, k->out_buf, d);
+  case KERNEL_COPY:
+    memmove(p->buf_addr[k->out_buf[0]], p->buf_addr[k->in_buf[0]],
+            (size_t)p->bufs[k->out_buf[0]].nbytes);
+    return KILN_OK;
+  case KERNEL_FUSED: return run_fused(p, k, d);
+  }
+  return KILN_OK;
+}
+
+static void bind_buffers(CpuProgram *p, const void *const *inputs, void *const *outputs) {
+  for (int b = 0; b < p->n_bufs; b++) {
+    const Buf *bf = &p->bufs[b];
+    switch (bf->kind) {
+    case BUF_ARENA: p->buf_addr[b] = p->arena + bf->offset; break;
+    case BUF_CONST: p->buf_addr[b] = p->module->consts[bf->index].data; break;
+    case BUF_INPUT: p->buf_addr[b] = (uint8_t *)inputs[bf->index]; break;
+    case BUF_OUTPUT: p->buf_addr[b] = outputs[bf->index]; break;
+    }
+  }
+}
+
+KilnStatus cpu_run(CpuProgram *p, const void *const *inputs, void *const *outputs,
+                   int64_t *times, Diag *d) {
+  bind_buffers(p, inputs, outputs);
+  for (int k = 0; k < p->n_kernels; k++) {
+    int64_t t0 = times ? now_ns() : 0;
+    KilnStatus st = run_kernel(p, &p->kernels[k], d);
+    if (st) return st;
+    if (times) times[k] = now_ns() - t0;
+  }
+  return KILN_OK;
+}

@@ -1,0 +1,530 @@
+/* lower.c — a dispatch-formed function -> a CpuProgram of kernels (see backend.h).
+ *
+ * Buffers: arguments and constants are bound to the caller's inputs and the module's
+ * constants; a dispatch result the function returns is written straight into the caller's
+ * output buffer (the first time it is returned; a second return, or returning an argument
+ * or constant, is a copy kernel at the end); every other value gets an arena buffer.
+ * Reshape-like ops (reshape, collapse_shape, expand_shape) are views of their operand.
+ *
+ * A dispatch lowers to one fused kernel when it has the shape "prologue ops -> root ->
+ * elementwise generics" (lower_fused below says exactly what qualifies); anything else
+ * lowers op by op onto the reference executors, which is always correct. */
+#include <string.h>
+
+#include "backend/cpu/backend.h"
+#include "dispatch/dispatch.h"
+
+typedef struct Lower {
+  CpuProgram *p;
+  int *buf_of;        /* by Value.id; -1 = none yet */
+  int *out_index;     /* by Value.id: function result it is bound to, or -1 */
+  int cap_bufs, cap_kernels;
+  int dispatch;       /* index of the dispatch being lowered */
+  Diag *d;
+} Lower;
+
+static KilnStatus nomem(Lower *L) { return diag_error(L->d, KILN_ERR_NOMEM, "out of memory"); }
+
+static int add_buf(Lower *L, BufKind kind, int index, int64_t nbytes) {
+  CpuProgram *p = L->p;
+  if (p->n_bufs == L->cap_bufs) {
+    int cap = L->cap_bufs ? 2 * L->cap_bufs : 64;
+    Buf *b = arena_grow(&p->mem, p->bufs, (size_t)L->cap_bufs, (size_t)cap, sizeof *b);
+    if (!b) return -1;
+    p->bufs = b;
+    L->cap_bufs = cap;
+  }
+  p->bufs[p->n_bufs] = (Buf){kind, index, nbytes, 0, -1, -1};
+  return p->n_bufs++;
+}
+
+static Kernel *add_kernel(Lower *L, KernelKind kind, const Op *op) {
+  CpuProgram *p = L->p;
+  if (p->n_kernels == L->cap_kernels) {
+    int cap = L->cap_kernels ? 2 * L->cap_kernels : 64;
+    Kernel *k = arena_grow(&p->mem, p->kernels, (size_t)L->cap_kernels, (size_t)cap, sizeof *k);
+    if (!k) return NULL;
+    p->kernels = k;
+    L->cap_kernels = cap;
+  }
+  Kernel *k = &p->kernels[p->n_kernels++];
+  memset(k, 0, sizeof *k);
+  k->kind = kind;
+  k->op = op;
+  k->dispatch = L->dispatch;
+  k->root_buf = -1;
+  return k;
+}
+
+/* The buffer of v, creating an arena buffer (or binding the caller's output) if needed. */
+static int value_buf(Lower *L, const Value *v) {
+  if (L->buf_of[v->id] >= 0) return L->buf_of[v->id];
+  int oi = L->out_index[v->id];
+  int b = oi >= 0 ? add_buf(L, BUF_OUTPUT, oi, type_nbytes(&v->type))
+                  : add_buf(L, BUF_ARENA, -1, type_nbytes(&v->type));
+  if (oi >= 0) L->out_index[v->id] = -1; /* a second binding would be a copy */
+  L->buf_of[v->id] = b;
+  return b;
+}
+
+static bool is_view(const Op *op) {
+  return op->kind == KILN_OP_RESHAPE || op->kind == KILN_OP_COLLAPSE_SHAPE ||
+         op->kind == KILN_OP_EXPAND_SHAPE;
+}
+
+/* ---- op by op ------------------------------------------------------------ */
+
+static KilnStatus lower_copy(Lower *L, int from, int to) {
+  Kernel *k = add_kernel(L, KERNEL_COPY, NULL);
+  int *io = k ? arena_alloc(&L->p->mem, 2 * sizeof *io) : NULL;
+  if (!io) return nomem(L);
+  io[0] = from, io[1] = to;
+  k->n_in = k->n_out = 1;
+  k->in_buf = io, k->out_buf = io + 1;
+  return KILN_OK;
+}
+
+static KilnStatus lower_ref_op(Lower *L, const Op *op) {
+  if (op->kind == KILN_OP_CONSTANT) {
+    int ci = op->attrs.const_index;
+    const Module *m = L->p->module;
+    if (ci < 0 || ci >= m->n_consts || !m->consts[ci].data)
+      return diag_error(L->d, KILN_ERR_INVALID, "constant op '%s' has no data", op->name);
+    L->buf_of[op->out[0]->id] = add_buf(L, BUF_CONST, ci, type_nbytes(&op->out[0]->type));
+    return L->buf_of[op->out[0]->id] < 0 ? nomem(L) : KILN_OK;
+  }
+  if (is_view(op) && L->buf_of[op->out[0]->id] < 0) {
+    int b = value_buf(L, op->in[0]);
+    if (b < 0) return nomem(L);
+    L->buf_of[op->out[0]->id] = b;
+    return KILN_OK;
+  }
+  Kernel *k = add_kernel(L, KERNEL_REF, op);
+  if (!k) return nomem(L);
+  k->n_in = op->n_in, k->n_out = op->n_out;
+  k->in_buf = arena_alloc(&L->p->mem, sizeof(int) * (size_t)(op->n_in + op->n_out + 1));
+  if (!k->in_buf) return nomem(L);
+  k->out_buf = k->in_buf + op->n_in;
+  for (int i = 0; i < op->n_in; i++) k->in_buf[i] = value_buf(L, op->in[i]);
+  for (int i = 0; i < op->n_out; i++) k->out_buf[i] = value_buf(L, op->out[i]);
+  return KILN_OK;
+}
+
+/* ---- fused: root + epilogue --------------------------------------------- */
+
+/* Which epilogue stage (index) holds v, -1 if none; views see through. */
+typedef struct Fusion {
+  const Func *r;
+  const Op *root;
+  int n_stages;
+  const Op *stage_op[64];
+  int *stage_of;      /* by Value.id: stage index, or -1 */
+  bool *is_root_val;  /* by Value.id: the root's result or a view of it */
+} Fusion;
+
+enum { MAX_STAGES = 64 };
+
+static bool all_parallel(const Op *op) {
+  for (int l = 0; l < op->attrs.n_loops; l++)
+    if (op->attrs.iterators[l] != ITER_PARALLEL) return false;
+  return true;
+}
+
+static bool derived(const Fusion *F, const Value *v) {
+  return F->stage_of[v->id] >= 0 || F->is_root_val[v->id];
+}
+
+/* Folds a generic operand's map with the operand's C-order strides (checked in range). */
+static bool fold_map(const AffineMap *m, const TensorType *t, const int64_t *ranges, int n_loops,
+                     StageOperand *so) {
+  int64_t stride = 1;
+  so->base = 0;
+  memset(so->stride, 0, sizeof so->stride);
+  if (m->n_results != t->rank) return false;
+  for (int r = t->rank - 1; r >= 0; r--) {
+    const AffineExpr *e = &m->results[r];
+    int64_t lo = e->cst, hi = e->cst;
+    for (int l = 0; l < n_loops; l++) {
+      int64_t span = e->coef[l] * (ranges[l] - 1);
+      if (span < 0) lo += span;
+      else hi += span;
+      so->stride[l] += e->coef[l] * stride;
+    }
+    if (lo < 0 || hi >= t->dims[r]) return false;
+    so->base += e->cst * stride;
+    stride *= t->dims[r];
+  }
+  return true;
+}
+
+/* A generic qualifies as a stage when it is elementwise over its result's shape and every
+ * operand derived from the root or an earlier stage is read at the same point. */
+static bool stage_ok(const Fusion *F, const Op *op, int64_t numel) {
+  if (op->kind != KILN_OP_GENERIC || op->n_out != 1 || !all_parallel(op) ||
+      !epilogue_supports(op))
+    return false;
+  const TensorType *t = &op->out[0]->type;
+  if (op->attrs.n_loops != t->rank || !affine_is_identity(&op->attrs.maps[op->n_in], t->rank) ||
+      type_numel(t) != numel)
+    return false;
+  for (int i = 0; i < op->n_in; i++) {
+    StageOperand so;
+    if (derived(F, op->in[i]) ? !affine_is_identity(&op->attrs.maps[i], t->rank)
+                              : !fold_map(&op->attrs.maps[i], &op->in[i]->type, t->dims,
+                                          t->rank, &so))
+      return false;
+  }
+  return true;
+}
+
+/* Classifies the region's ops; false when the region does not have the fused shape. */
+static bool plan_fusion(Fusion *F) {
+  int64_t numel = -1;
+  for (const Op *op = F->r->first; op; op = op->next) {
+    bool uses_derived = false;
+    for (int i = 0; i < op->n_in; i++) uses_derived |= derived(F, op->in[i]);
+    if (dispatch_is_root(op)) {
+      if (F->root || F->n_stages) return false;
+      F->root = op;
+      if (op->n_out != 1) return false;
+      F->is_root_val[op->out[0]->id] = true;
+      numel = type_numel(&op->out[0]->type);
+    } else if (is_view(op) && uses_derived) {
+      if (F->is_root_val[op->in[0]->id]) F->is_root_val[op->out[0]->id] = true;
+      else F->stage_of[op->out[0]->id] = F->stage_of[op->in[0]->id];
+    } else if (op->kind == KILN_OP_GENERIC && (uses_derived || (!F->root && !F->n_stages))) {
+      if (numel < 0) numel = type_numel(&op->out[0]->type);
+      if (F->n_stages == MAX_STAGES || !stage_ok(F, op, numel)) return false;
+      F->stage_of[op->out[0]->id] = F->n_stages;
+      F->stage_op[F->n_stages++] = op;
+    } else if (uses_derived) {
+      return false; /* a non-elementwise consumer of the chain: not this shape */
+    }
+  }
+  if (!F->root && !F->n_stages) return false;
+  for (int i = 0; i < F->r->n_results; i++)
+    if (!derived(F, F->r->results[i])) return false;
+  return true;
+}
+
+static KilnStatus lower_stage(Lower *L, const Fusion *F, const Op *op, Stage *s) {
+  const TensorType *t = &op->out[0]->type;
+  s->op = op;
+  s->rank = t->rank;
+  memcpy(s->dims, t->dims, sizeof s->dims);
+  s->dtype = t->dtype;
+  s->out_buf = -1;
+  s->n_in = op->n_in;
+  s->in = arena_alloc(&L->p->mem, sizeof *s->in * (size_t)(op->n_in ? op->n_in : 1));
+  if (!s->in) return nomem(L);
+  for (int i = 0; i < op->n_in; i++) {
+    StageOperand *so = &s->in[i];
+    const Value *v = op->in[i];
+    so->dtype = v->type.dtype;
+    so->value = F->stage_of[v->id];
+    so->buf = -1;
+    if (so->value >= 0) continue;
+    so->buf = value_buf(L, v);
+    if (so->buf < 0) return nomem(L);
+    fold_map(&op->attrs.maps[i], &v->type, t->dims, t->rank, so); /* checked by stage_ok */
+  }
+  return KILN_OK;
+}
+
+/* The constant feeding region argument v of dispatch d, or NULL. */
+static const Constant *region_arg_const(const Module *m, const Op *dispatch, const Value *v) {
+  const Func *r = dispatch->attrs.region;
+  for (int i = 0; i < r->n_args; i++)
+    if (r->args[i] == v) {
+      const Op *def = dispatch->in[i]->def;
+      if (def && def->kind == KILN_OP_CONSTANT) {
+        int ci = def->attrs.const_index;
+        if (ci >= 0 && ci < m->n_consts && m->consts[ci].data) return &m->consts[ci];
+      }
+    }
+  return NULL;
+}
+
+static int64_t max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
+static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static bool try_gemm(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
+  if (op->kind != KILN_OP_MATMUL) return false;
+  const TensorType *x = &op->in[0]->type, *w = &op->in[1]->type;
+  if (x->rank != 2 || w->rank != 2 || x->dtype != KILN_F32 ||
+      w->dtype != KILN_F32 || x->dims[0] < 1 || x->dims[1] < 1 || w->dims[1] < 1)
+    return false;
+  const Constant *c = region_arg_const(L->p->module, dispatch, op->in[1]);
+  if (!c) return false;
+  const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_gemm);
+  int64_t M = x->dims[0], K = x->dims[1], N = w->dims[1];
+  size_t n = kiln_f32_gemm_packed_b_size((size_t)K, (size_t)N, uk->nr);
+  float *packed = arena_alloc(&L->p->mem, n * sizeof(float));
+  if (!packed) return false;
+  kiln_f32_gemm_pack_b((size_t)K, (size_t)N, uk->nr, c->data, (size_t)N, packed);
+  k->root = ROOT_GEMM;
+  k->uk = uk;
+  k->M = M, k->N = N, k->K = K;
+  k->packed_b = packed;
+  /* Chunks of rows: enough of them to balance threads, small enough to stay in L2. */
+  int64_t mr = (int64_t)uk->mr;
+  int64_t tiles = (M + mr - 1) / mr;
+  int64_t want = max_i64(1, tiles / (int64_t)(8 * L->p->threads));
+  int64_t l2_rows = max_i64(1, (256 * 1024 / 4) / max_i64(1, N + K) / mr);
+  k->rows_per_chunk = mr * min_i64(want, l2_rows);
+  k->chunk_elems = k->rows_per_chunk * N;
+  k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;
+  return true;
+}
+
+static bool try_dwconv(Lower *L, Kernel *k, const Op *op) {
+  const OpAttrs *a = &op->attrs;
+  const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
+  if (op->kind != KILN_OP_DEPTHWISE_CONV2D || a->layout != LAYOUT_NHWC || a->kernel[0] != 3 ||
+      a->kernel[1] != 3 || x->dtype != KILN_F32 || op->in[1]->type.dtype != KILN_F32 ||
+      (op->n_in > 2 && op->in[2]->type.dtype != KILN_F32) || x->rank != 4)
+    return false;
+  struct kiln_f32_dwconv_shape *s = &k->dw;
+  s->in_h = (size_t)x->dims[1], s->in_w = (size_t)x->dims[2], s->channels = (size_t)x->dims[3];
+  s->out_h = (size_t)y->dims[1], s->out_w = (size_t)y->dims[2];
+  s->stride_h = (size_t)a->strides[0], s->stride_w = (size_t)a->strides[1];
+  s->dilation_h = (size_t)a->dilations[0], s->dilation_w = (size_t)a->dilations[1];
+  s->pad_top = (size_t)a->pads[0], s->pad_left = (size_t)a->pads[1];
+  if (kiln_dwconv3x3_out_size(s->in_h, s->pad_top, (size_t)a->pads[2], s->stride_h,
+                              s->dilation_h) != s->out_h ||
+      kiln_dwconv3x3_out_size(s->in_w, s->pad_left, (size_t)a->pads[3], s->stride_w,
+                              s->dilation_w) != s->out_w)
+    return false;
+  k->root = ROOT_DWCONV3X3;
+  k->uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_dwconv3x3);
+  k->images = x->dims[0];
+  k->chunk_elems = y->dims[2] * y->dims[3];
+  k->n_chunks = x->dims[0] * y->dims[1];
+  (void)L;
+  return true;
+}
+
+/* Root kernel choice; the epilogue's chunking when the root has none of its own. */
+static void choose_root(Lower *L, Kernel *k, const Op *dispatch) {
+  if (k->op && (try_gemm(L, k, dispatch, k->op) || try_dwconv(L, k, k->op))) return;
+  k->root = k->op ? ROOT_REF : ROOT_NONE;
+  int64_t per = max_i64(4096, k->numel / (int64_t)(8 * L->p->threads));
+  k->chunk_elems = per;
+  k->n_chunks = (k->numel + per - 1) / per;
+}
+
+
+/* The buffer that holds derived value v after the fused kernel (allocating a stage's
+ * buffer when only a view of it is needed outside). */
+static int derived_buf(Lower *L, const Fusion *F, Kernel *k, const Value *v) {
+  if (F->is_root_val[v->id]) return k->root_buf;
+  Stage *s = &k->stages[F->stage_of[v->id]];
+  if (s->out_buf < 0) s->out_buf = value_buf(L, s->op->out[0]);
+  return s->out_buf;
+}
+
+/* Root buffer: the root's own result buffer when it is yielded; else the last stage's
+ * output when that is stored with the root's size (each run reads the root before it
+ * stores the last stage); else an arena buffer. */
+static int choose_root_buf(Lower *L, Kernel *k) {
+  const Value *rv = k->op->out[0];
+  if (L->buf_of[rv->id] >= 0) return L->buf_of[rv->id];
+  if (k->n_stages) {
+    const Stage *last = &k->stages[k->n_stages - 1];
+    if (last->out_buf >= 0 && dtype_size(last->dtype) == dtype_size(rv->type.dtype) &&
+        L->p->bufs[last->out_buf].nbytes == type_nbytes(&rv->type)) {
+      L->buf_of[rv->id] = last->out_buf;
+      return last->out_buf;
+    }
+  }
+  return value_buf(L, rv);
+}
+
+static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
+  const Func *r = dispatch->attrs.region;
+  KilnStatus st = KILN_OK;
+  /* Ops that feed the root or the stages from outside the chain run first. */
+  for (const Op *op = r->first; op && !st; op = op->next)
+    if (op != F->root && !derived(F, op->out[0])) st = lower_ref_op(L, op);
+  if (st) return st;
+  Kernel *k = add_kernel(L, KERNEL_FUSED, F->root);
+  if (!k) return nomem(L);
+  k->n_stages = F->n_stages;
+  k->stages = arena_alloc(&L->p->mem, sizeof *k->stages * (size_t)(F->n_stages + 1));
+  if (!k->stages) return nomem(L);
+  for (int s = 0; s < F->n_stages && !st; s++) {
+    st = lower_stage(L, F, F->stage_op[s], &k->stages[s]);
+    if (!st && L->buf_of[F->stage_op[s]->out[0]->id] >= 0) /* pre-bound region result */
+      k->stages[s].out_buf = L->buf_of[F->stage_op[s]->out[0]->id];
+  }
+  if (st) return st;
+  k->numel = type_numel(F->root ? &F->root->out[0]->type : &F->stage_op[0]->out[0]->type);
+  choose_root(L, k, dispatch);
+  if (F->root) {
+    k->root_buf = choose_root_buf(L, k);
+    k->n_in = F->root->n_in;
+    k->in_buf = arena_alloc(&L->p->mem, sizeof(int) * (size_t)(k->n_in + 1));
+    if (k->root_buf < 0 || !k->in_buf) return nomem(L);
+    for (int i = 0; i < k->n_in; i++) k->in_buf[i] = value_buf(L, F->root->in[i]);
+    for (int s = 0; s < k->n_stages; s++) /* stages read the root as a plain buffer */
+      for (int i = 0; i < k->stages[s].n_in; i++)
+        if (F->is_root_val[k->stages[s].op->in[i]->id]) k->stages[s].in[i].buf = k->root_buf;
+  }
+  for (int i = 0; i < r->n_results && !st; i++) {
+    int from = derived_buf(L, F, k, r->results[i]), to = value_buf(L, dispatch->out[i]);
+    if (from < 0 || to < 0) return nomem(L);
+    if (from != to) st = lower_copy(L, from, to);
+  }
+  return st;
+}
+
+static KilnStatus lower_op_by_op(Lower *L, const Op *dispatch) {
+  const Func *r = dispatch->attrs.region;
+  KilnStatus st = KILN_OK;
+  for (const Op *op = r->first; op && !st; op = op->next) st = lower_ref_op(L, op);
+  for (int i = 0; i < r->n_results && !st; i++) {
+    int from = value_buf(L, r->results[i]), to = value_buf(L, dispatch->out[i]);
+    if (from < 0 || to < 0) return nomem(L);
+    if (from != to) st = lower_copy(L, from, to);
+  }
+  return st;
+}
+
+/* Region arguments share the operands' buffers; results computed by a (non-view) op of the
+ * region are written straight into the dispatch's result buffers. */
+static KilnStatus bind_region(Lower *L, const Op *dispatch) {
+  const Func *r = dispatch->attrs.region;
+  if (!r || r->n_args != dispatch->n_in || r->n_results != dispatch->n_out)
+    return diag_error(L->d, KILN_ERR_INVALID, "dispatch '%s': region does not match it",
+                      dispatch->name);
+  for (int i = 0; i < r->n_args; i++) {
+    int b = value_buf(L, dispatch->in[i]);
+    if (b < 0) return nomem(L);
+    L->buf_of[r->args[i]->id] = b;
+  }
+  for (int i = 0; i < r->n_results; i++) {
+    const Value *v = r->results[i];
+    if (!v->def || is_view(v->def) || L->buf_of[v->id] >= 0) continue;
+    int b = value_buf(L, dispatch->out[i]);
+    if (b < 0) return nomem(L);
+    L->buf_of[v->id] = b;
+  }
+  return KILN_OK;
+}
+
+static KilnStatus lower_dispatch(Lower *L, const Op *dispatch, int n_vals) {
+  KilnStatus st = bind_region(L, dispatch);
+  if (st) return st;
+  Fusion F = {.r = dispatch->attrs.region};
+  F.stage_of = malloc(sizeof(int) * (size_t)n_vals);
+  F.is_root_val = calloc((size_t)n_vals, sizeof(bool));
+  if (!F.stage_of || !F.is_root_val) {
+    st = nomem(L);
+  } else {
+    for (int i = 0; i < n_vals; i++) F.stage_of[i] = -1;
+    st = plan_fusion(&F) ? lower_fused(L, dispatch, &F) : lower_op_by_op(L, dispatch);
+  }
+  free(F.stage_of);
+  free(F.is_root_val);
+  return st;
+}
+
+/* Function results: bound to the caller's buffers where a kernel can write them. */
+static KilnStatus bind_results(Lower *L, const Func *f) {
+  for (int i = 0; i < f->n_results; i++) {
+    const Value *v = f->results[i];
+    bool computed = v->def && v->def->kind != KILN_OP_CONSTANT && !is_view(v->def);
+    if (computed && L->out_index[v->id] < 0 && L->buf_of[v->id] < 0) L->out_index[v->id] = i;
+  }
+  return KILN_OK;
+}
+
+static KilnStatus copy_results(Lower *L, const Func *f) {
+  KilnStatus st = KILN_OK;
+  for (int i = 0; i < f->n_results && !st; i++) {
+    int from = value_buf(L, f->results[i]);
+    if (from < 0) return nomem(L);
+    if (L->p->bufs[from].kind == BUF_OUTPUT && L->p->bufs[from].index == i) continue;
+    int to = add_buf(L, BUF_OUTPUT, i, type_nbytes(&f->results[i]->type));
+    if (to < 0) return nomem(L);
+    st = lower_copy(L, from, to);
+  }
+  return st;
+}
+
+static KilnStatus lower_func(Lower *L, const Func *f, int n_vals) {
+  KilnStatus st = bind_results(L, f);
+  for (int i = 0; i < f->n_args && !st; i++)
+    L->buf_of[f->args[i]->id] = add_buf(L, BUF_INPUT, i, type_nbytes(&f->args[i]->type));
+  for (const Op *op = f->first; op && !st; op = op->next) {
+    if (op->kind == KILN_OP_DISPATCH) {
+      st = lower_dispatch(L, op, n_vals);
+      L->dispatch++;
+    } else {
+      st = lower_ref_op(L, op);
+    }
+  }
+  if (!st) st = copy_results(L, f);
+  return st;
+}
+
+/* Liveness: each arena buffer from the first kernel that touches it to the last. */
+static void touch(CpuProgram *p, int b, int k) {
+  Buf *bf = &p->bufs[b];
+  if (bf->first < 0) bf->first = k;
+  if (k > bf->last) bf->last = k;
+}
+
+static void compute_liveness(CpuProgram *p) {
+  for (int k = 0; k < p->n_kernels; k++) {
+    const Kernel *kn = &p->kernels[k];
+    for (int i = 0; i < kn->n_in; i++) touch(p, kn->in_buf[i], k);
+    for (int i = 0; kn->kind != KERNEL_FUSED && i < kn->n_out; i++) touch(p, kn->out_buf[i], k);
+    if (kn->root_buf >= 0) touch(p, kn->root_buf, k);
+    for (int s = 0; s < kn->n_stages; s++) {
+      const Stage *st = &kn->stages[s];
+      for (int i = 0; i < st->n_in; i++)
+        if (st->in[i].buf >= 0) touch(p, st->in[i].buf, k);
+      if (st->out_buf >= 0) touch(p, st->out_buf, k);
+    }
+  }
+}
+
+static KilnStatus check_formed(const Func *f, Diag *d) {
+  for (int i = 0; i < f->n_args; i++)
+    if (type_nbytes(&f->args[i]->type) < 0)
+      return diag_error(d, KILN_ERR_LIMIT, "input %d is too large", i);
+  return KILN_OK;
+}
+
+KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram **out, Diag *d) {
+  *out = NULL;
+  KilnStatus st = check_formed(f, d);
+  if (st) return st;
+  CpuProgram *p = calloc(1, sizeof *p);
+  if (!p) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  arena_init(&p->mem);
+  p->module = m, p->func = f;
+  p->threads = threads ? threads : cpu_core_count();
+  int n_vals = m->next_value_id;
+  Lower L = {.p = p, .d = d};
+  L.buf_of = malloc(sizeof(int) * (size_t)(n_vals + 1));
+  L.out_index = malloc(sizeof(int) * (size_t)(n_vals + 1));
+  if (!L.buf_of || !L.out_index) st = nomem(&L);
+  for (int i = 0; !st && i < n_vals; i++) L.buf_of[i] = L.out_index[i] = -1;
+  if (!st) st = lower_func(&L, f, n_vals);
+  free(L.buf_of);
+  free(L.out_index);
+  p->n_dispatches = L.dispatch;
+  if (!st) {
+    compute_liveness(p);
+    cpu_plan_memory(p);
+    st = cpu_program_start(p, d);
+  }
+  if (st) {
+    cpu_program_free(p);
+    return st;
+  }
+  *out = p;
+  return KILN_OK;
+}
