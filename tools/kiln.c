@@ -285,6 +285,49 @@ static int cmd_run(int argc, char **argv) {
   return st ? fail(&d) : 0;
 }
 
+/* ---- kiln bench ---------------------------------------------------------- */
+
+static int parse_count(const char *cmd, const char *flag, const char *v, long lo, long hi, int *out) {
+  char *end;
+  long x = strtol(v, &end, 10);
+  if (*end || !*v || x < lo || x > hi) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s needs an integer in [%ld, %ld], got '%%s'", flag, lo, hi);
+    return usage_error(cmd, msg, v);
+  }
+  *out = (int)x;
+  return 0;
+}
+
+static int cmd_bench(int argc, char **argv) {
+  BenchOptions bo = {0};
+  int threads = 0, rc = 0;
+  for (int i = 1; i < argc && !rc; i++) {
+    const char *v;
+    if ((v = flag_value(argc, argv, &i, "--threads"))) rc = parse_count("bench", "--threads", v, 1, 1024, &threads);
+    else if ((v = flag_value(argc, argv, &i, "--iterations"))) rc = parse_count("bench", "--iterations", v, 1, 1000000, &bo.iterations);
+    else if ((v = flag_value(argc, argv, &i, "--warmup"))) rc = parse_count("bench", "--warmup", v, 1, 1000, &bo.warmup);
+    else if ((v = flag_value(argc, argv, &i, "--trace"))) bo.trace = v;
+    else if (!strcmp(argv[i], "--json")) bo.json = true;
+    else if (argv[i][0] == '-') rc = usage_error("bench", "unknown option '%s'", argv[i]);
+    else if (bo.model) rc = usage_error("bench", "unexpected argument '%s'", argv[i]);
+    else bo.model = argv[i];
+  }
+  if (rc) return rc;
+  if (!bo.model) return usage_error("bench", "%s", "missing MODEL");
+  Diag d = {0};
+  Module *m;
+  if (load_model(bo.model, &m, &d)) return fail(&d);
+  CompileOptions copt = {.form_dispatches = true};
+  CpuProgram *p = NULL;
+  KilnStatus st = driver_compile(m, &copt, NULL, 0, NULL, &d);
+  if (!st) st = cpu_lower(m, m->main, (size_t)threads, &p, &d);
+  if (!st) st = cpu_bench(p, &bo, stdout, &d);
+  cpu_program_free(p);
+  module_free(m);
+  return st ? fail(&d) : 0;
+}
+
 /* ---- graph statistics (kiln compile --stats) ----------------------------- */
 
 static bool is_boundary_transpose(const Op *op) {
@@ -508,6 +551,16 @@ static const Command commands[] = {
    "  --graph=FILE      the dispatch graph as Graphviz dot (.svg: rendered with dot)\n"
    "  --why-not-fused   for each producer -> consumer edge between dispatches, the rule\n"
    "                    that kept them apart\n"},
+  {"bench", cmd_bench, "time the compiled model: median/min/max latency, per dispatch",
+   "usage: kiln bench MODEL [--threads N] [--iterations K] [--warmup W] [--json]\n"
+   "                        [--trace=FILE.json]\n"
+   "Compiles MODEL for the CPU backend, runs it W times (default 3), then K timed times\n"
+   "(default 20) on random inputs, and prints the median, min and max latency and each\n"
+   "dispatch's median time and share.\n"
+   "  --threads N        worker threads (default: one per core)\n"
+   "  --json             the same as JSON (median_ms, min_ms, max_ms, dispatches, ...)\n"
+   "  --trace=FILE.json  one more run traced as Chrome trace events (open in Perfetto or\n"
+   "                     chrome://tracing): one slice per dispatch per worker thread\n"},
   {"ops", cmd_ops, "list the ONNX op types Kiln imports",
    "usage: kiln ops\nPrints one ONNX op type (default domain) per line.\n"},
   {"run", cmd_run, "run a model on .npy or random inputs",

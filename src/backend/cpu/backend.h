@@ -19,6 +19,8 @@
 #include "backend/cpu/ukernel/ukernel.h"
 #include "ir/ir.h"
 
+#include <stdio.h>
+
 /* ---- the program ------------------------------------------------------- */
 
 typedef enum { BUF_ARENA, BUF_CONST, BUF_INPUT, BUF_OUTPUT } BufKind;
@@ -65,7 +67,7 @@ typedef struct Stage {
 typedef struct Kernel {
   KernelKind kind;
   const Op *op;               /* REF: the op; FUSED: the root (NULL without one) */
-  int dispatch;               /* index of the dispatch it belongs to */
+  int dispatch;               /* index of the dispatch it belongs to; -1 outside any */
   int n_in, n_out;
   int *in_buf, *out_buf;      /* REF/COPY: per operand / result */
   /* FUSED */
@@ -74,6 +76,8 @@ typedef struct Kernel {
   int64_t numel;              /* elements of the epilogue's iteration space */
   int n_stages;
   Stage *stages;
+  int ep_bias_buf;            /* GEMM/depthwise: bias + clamp done in the microkernel's */
+  float ep_lo, ep_hi;         /*   register epilogue (peeled off the first stage), or -1 */
   int64_t chunk_elems;        /* epilogue work unit (elements), = rows of the root */
   int64_t n_chunks;
   /* ROOT_GEMM */
@@ -101,6 +105,11 @@ typedef struct CpuProgram {
   struct Tensor *ref_tensors; /* scratch of reference kernels: max operands + results */
   struct Tensor **ref_ptrs;
   int max_ref_operands;
+  /* Tracing (bench.c): when trace is set, each run records per kernel and worker slot the
+   * first start and last end (ns, CLOCK_MONOTONIC) of the chunks that slot ran:
+   * trace[(kernel * threads + slot) * 2 + {0, 1}]; 0 = the slot ran nothing. */
+  int64_t *trace;
+  _Atomic(unsigned long) *trace_slots; /* pthread ids owning each slot */
 } CpuProgram;
 
 /* ---- exec.c ------------------------------------------------------------ */
@@ -114,6 +123,19 @@ KilnStatus cpu_program_start(CpuProgram *p, Diag *d);
  * One run at a time per program (the arena is shared). */
 KilnStatus cpu_run(CpuProgram *p, const void *const *inputs, void *const *outputs,
                    int64_t *times, Diag *d);
+
+/* ---- bench.c ----------------------------------------------------------- */
+
+typedef struct BenchOptions {
+  int warmup, iterations;     /* defaults 3 and 20 when 0 */
+  bool json;
+  const char *trace;          /* Chrome trace event JSON file, or NULL */
+  const char *model;          /* for the printout */
+} BenchOptions;
+
+/* Runs p on random inputs (seeded) warmup + iterations times; prints the median, min and
+ * max latency and the per-dispatch median times (table or JSON) to out. */
+KilnStatus cpu_bench(CpuProgram *p, const BenchOptions *opt, FILE *out, Diag *d);
 
 /* ---- lower.c ----------------------------------------------------------- */
 

@@ -13,12 +13,13 @@
 
 #include "backend/cpu/backend.h"
 
-enum { RUN = 64, MAX_INSTS = 96 };
+enum { RUN = 64, MAX_INSTS = 96, MAX_STAGES = 64 };
 
-typedef union Lane {
-  float f;
-  int64_t i;
-} Lane;
+/* One value over a run: floats contiguous (so loops over them vectorize) or int64s. */
+typedef union Lanes {
+  float f[RUN];
+  int64_t i[RUN];
+} Lanes;
 
 static bool dtype_ok(DType t) {
   return t == KILN_F32 || t == KILN_I8 || t == KILN_U8 || t == KILN_I32 || t == KILN_I64 ||
@@ -66,41 +67,40 @@ static int64_t sat(float x, DType t) {
   return (int64_t)(y < lo ? lo : y > hi ? hi : y);
 }
 
-static void load(Lane *dst, const uint8_t *base, DType t, int64_t off, int64_t stride, int n) {
+static void load(Lanes *dst, const uint8_t *base, DType t, int64_t off, int64_t stride, int n) {
   switch (t) {
   case KILN_F32:
-    for (int j = 0; j < n; j++) dst[j].f = ((const float *)base)[off + j * stride];
+    if (stride == 1) memcpy(dst->f, (const float *)base + off, sizeof(float) * (size_t)n);
+    else for (int j = 0; j < n; j++) dst->f[j] = ((const float *)base)[off + j * stride];
     break;
   case KILN_I8:
-    for (int j = 0; j < n; j++) dst[j].i = ((const int8_t *)base)[off + j * stride];
+    for (int j = 0; j < n; j++) dst->i[j] = ((const int8_t *)base)[off + j * stride];
     break;
   case KILN_U8: case KILN_BOOL:
-    for (int j = 0; j < n; j++) dst[j].i = ((const uint8_t *)base)[off + j * stride];
+    for (int j = 0; j < n; j++) dst->i[j] = ((const uint8_t *)base)[off + j * stride];
     break;
   case KILN_I32:
-    for (int j = 0; j < n; j++) dst[j].i = ((const int32_t *)base)[off + j * stride];
+    for (int j = 0; j < n; j++) dst->i[j] = ((const int32_t *)base)[off + j * stride];
     break;
   default:
-    for (int j = 0; j < n; j++) dst[j].i = ((const int64_t *)base)[off + j * stride];
+    for (int j = 0; j < n; j++) dst->i[j] = ((const int64_t *)base)[off + j * stride];
   }
 }
 
-static void store(uint8_t *base, DType t, int64_t off, const Lane *src, int n) {
+static void store(uint8_t *base, DType t, int64_t off, const Lanes *src, int n) {
   switch (t) {
-  case KILN_F32:
-    for (int j = 0; j < n; j++) ((float *)base)[off + j] = src[j].f;
-    break;
+  case KILN_F32: memcpy((float *)base + off, src->f, sizeof(float) * (size_t)n); break;
   case KILN_I8:
-    for (int j = 0; j < n; j++) ((int8_t *)base)[off + j] = (int8_t)src[j].i;
+    for (int j = 0; j < n; j++) ((int8_t *)base)[off + j] = (int8_t)src->i[j];
     break;
   case KILN_U8: case KILN_BOOL:
-    for (int j = 0; j < n; j++) ((uint8_t *)base)[off + j] = (uint8_t)src[j].i;
+    for (int j = 0; j < n; j++) ((uint8_t *)base)[off + j] = (uint8_t)src->i[j];
     break;
   case KILN_I32:
-    for (int j = 0; j < n; j++) ((int32_t *)base)[off + j] = (int32_t)src[j].i;
+    for (int j = 0; j < n; j++) ((int32_t *)base)[off + j] = (int32_t)src->i[j];
     break;
   default:
-    for (int j = 0; j < n; j++) ((int64_t *)base)[off + j] = src[j].i;
+    for (int j = 0; j < n; j++) ((int64_t *)base)[off + j] = src->i[j];
   }
 }
 
@@ -142,71 +142,88 @@ static int64_t int_op(BodyOpKind k, int64_t x, int64_t y) {
   }
 }
 
-static int64_t compare(CmpPred p, Lane a, Lane b, bool fl) {
+static int64_t compare(CmpPred p, const Lanes *a, const Lanes *b, int j, bool fl) {
   switch (p) {
-  case CMP_EQ: return fl ? a.f == b.f : a.i == b.i;
-  case CMP_NE: return fl ? a.f != b.f : a.i != b.i;
-  case CMP_LT: return fl ? a.f < b.f : a.i < b.i;
-  case CMP_LE: return fl ? a.f <= b.f : a.i <= b.i;
-  case CMP_GT: return fl ? a.f > b.f : a.i > b.i;
-  default: return fl ? a.f >= b.f : a.i >= b.i;
+  case CMP_EQ: return fl ? a->f[j] == b->f[j] : a->i[j] == b->i[j];
+  case CMP_NE: return fl ? a->f[j] != b->f[j] : a->i[j] != b->i[j];
+  case CMP_LT: return fl ? a->f[j] < b->f[j] : a->i[j] < b->i[j];
+  case CMP_LE: return fl ? a->f[j] <= b->f[j] : a->i[j] <= b->i[j];
+  case CMP_GT: return fl ? a->f[j] > b->f[j] : a->i[j] > b->i[j];
+  default: return fl ? a->f[j] >= b->f[j] : a->i[j] >= b->i[j];
   }
 }
 
-static void cast(Lane *r, const Lane *x, DType from, DType to, int n) {
+static void cast(Lanes *r, const Lanes *x, DType from, DType to, int n) {
   bool ff = from == KILN_F32, tf = to == KILN_F32;
   for (int j = 0; j < n; j++) {
-    if (ff && tf) r[j] = x[j];
-    else if (ff) r[j].i = sat(x[j].f, to);
-    else if (tf) r[j].f = (float)x[j].i;
-    else r[j].i = to == KILN_BOOL ? x[j].i != 0 : wrap(x[j].i, to);
+    if (ff && tf) r->f[j] = x->f[j];
+    else if (ff) r->i[j] = sat(x->f[j], to);
+    else if (tf) r->f[j] = (float)x->i[j];
+    else r->i[j] = to == KILN_BOOL ? x->i[j] != 0 : wrap(x->i[j], to);
   }
 }
 
 /* The common float ops as plain loops (vectorized); the rest element by element. */
-static void float_binary(BodyOpKind k, Lane *r, const Lane *x, const Lane *y, int n) {
+static void float_binary(BodyOpKind k, float *restrict r, const float *x, const float *y,
+                         int n) {
   switch (k) {
-  case BODY_ADD: for (int j = 0; j < n; j++) r[j].f = x[j].f + y[j].f; return;
-  case BODY_SUB: for (int j = 0; j < n; j++) r[j].f = x[j].f - y[j].f; return;
-  case BODY_MUL: for (int j = 0; j < n; j++) r[j].f = x[j].f * y[j].f; return;
-  case BODY_DIV: for (int j = 0; j < n; j++) r[j].f = x[j].f / y[j].f; return;
-  default: for (int j = 0; j < n; j++) r[j].f = float_op(k, x[j].f, y ? y[j].f : 0); return;
+  case BODY_ADD: for (int j = 0; j < n; j++) r[j] = x[j] + y[j]; return;
+  case BODY_SUB: for (int j = 0; j < n; j++) r[j] = x[j] - y[j]; return;
+  case BODY_MUL: for (int j = 0; j < n; j++) r[j] = x[j] * y[j]; return;
+  case BODY_DIV: for (int j = 0; j < n; j++) r[j] = x[j] / y[j]; return;
+  case BODY_MAX: /* NaN-propagating, written so that it vectorizes */
+    for (int j = 0; j < n; j++) {
+      float a = x[j], b = y[j], m = a > b ? a : b;
+      r[j] = a != a || b != b ? a + b : m;
+    }
+    return;
+  case BODY_MIN:
+    for (int j = 0; j < n; j++) {
+      float a = x[j], b = y[j], m = a < b ? a : b;
+      r[j] = a != a || b != b ? a + b : m;
+    }
+    return;
+  default: for (int j = 0; j < n; j++) r[j] = float_op(k, x[j], y ? y[j] : 0); return;
   }
 }
 
 /* Evaluates body b over n lanes; arg[a] are the lanes of block argument a. */
-static const Lane *eval_body(const Body *b, const Lane *const *arg, Lane (*vals)[RUN],
-                             const Lane **v, int n) {
+static const Lanes *eval_body(const Body *b, const Lanes *const *arg, Lanes *vals,
+                              const Lanes **v, int n) {
   for (int k = 0; k < b->n_insts; k++) {
     const BodyInst *in = &b->insts[k];
-    Lane *r = vals[k];
-    const Lane *x = in->n_args > 0 ? v[in->args[0]] : NULL;
-    const Lane *y = in->n_args > 1 ? v[in->args[1]] : NULL;
+    Lanes *r = &vals[k];
+    const Lanes *x = in->n_args > 0 ? v[in->args[0]] : NULL;
+    const Lanes *y = in->n_args > 1 ? v[in->args[1]] : NULL;
     bool fl = in->dtype == KILN_F32;
     v[k] = r;
     switch (in->kind) {
     case BODY_ARG: v[k] = arg[in->imm_i]; break;
     case BODY_CONST:
       for (int j = 0; j < n; j++) {
-        if (fl) r[j].f = (float)in->imm;
-        else r[j].i = in->dtype == KILN_BOOL ? in->imm_i != 0 : wrap(in->imm_i, in->dtype);
+        if (fl) r->f[j] = (float)in->imm;
+        else r->i[j] = in->dtype == KILN_BOOL ? in->imm_i != 0 : wrap(in->imm_i, in->dtype);
       }
       break;
     case BODY_CMP: {
       bool xf = b->insts[in->args[0]].dtype == KILN_F32;
-      for (int j = 0; j < n; j++) r[j].i = compare(in->pred, x[j], y[j], xf);
+      for (int j = 0; j < n; j++) r->i[j] = compare(in->pred, x, y, j, xf);
       break;
     }
     case BODY_SELECT: {
-      const Lane *z = v[in->args[2]];
-      for (int j = 0; j < n; j++) r[j] = x[j].i ? y[j] : z[j];
+      const Lanes *z = v[in->args[2]];
+      for (int j = 0; j < n; j++) {
+        if (fl) r->f[j] = x->i[j] ? y->f[j] : z->f[j];
+        else r->i[j] = x->i[j] ? y->i[j] : z->i[j];
+      }
       break;
     }
     case BODY_CAST: cast(r, x, b->insts[in->args[0]].dtype, in->dtype, n); break;
     default:
-      if (fl) float_binary(in->kind, r, x, y, n);
+      if (fl) float_binary(in->kind, r->f, x->f, y ? y->f : NULL, n);
       else
-        for (int j = 0; j < n; j++) r[j].i = wrap(int_op(in->kind, x[j].i, y ? y[j].i : 0), in->dtype);
+        for (int j = 0; j < n; j++)
+          r->i[j] = wrap(int_op(in->kind, x->i[j], y ? y->i[j] : 0), in->dtype);
     }
   }
   return v[b->yields[0]];
@@ -233,13 +250,13 @@ static int run_length(const Kernel *k, int64_t e, int64_t end) {
 }
 
 void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end) {
-  static const Lane zeros[RUN];
-  Lane vals[MAX_INSTS][RUN];
-  Lane operands[KILN_MAX_OPERANDS][RUN];
-  const Lane *v[MAX_INSTS];
-  const Lane *stage_out[64];
-  const Lane *arg[KILN_MAX_OPERANDS + 2];
-  Lane stage_lanes[64][RUN];
+  static const Lanes zeros;
+  Lanes vals[MAX_INSTS];
+  Lanes operands[KILN_MAX_OPERANDS];
+  Lanes stage_lanes[MAX_STAGES];
+  const Lanes *v[MAX_INSTS];
+  const Lanes *stage_out[MAX_STAGES];
+  const Lanes *arg[KILN_MAX_OPERANDS + 2];
   for (int64_t e = begin; e < end;) {
     int n = run_length(k, e, end);
     for (int s = 0; s < k->n_stages; s++) {
@@ -255,13 +272,16 @@ void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t 
         }
         int64_t off = so->base;
         for (int l = 0; l < st->rank; l++) off += idx[l] * so->stride[l];
-        load(operands[i], bufs[so->buf], so->dtype, off, last >= 0 ? so->stride[last] : 0, n);
-        arg[i] = operands[i];
+        load(&operands[i], bufs[so->buf], so->dtype, off, last >= 0 ? so->stride[last] : 0, n);
+        arg[i] = &operands[i];
       }
-      arg[st->n_in] = zeros; /* the output block argument of a parallel generic reads 0 */
-      const Lane *r = eval_body(&st->op->attrs.body, arg, vals, v, n);
-      memcpy(stage_lanes[s], r, sizeof(Lane) * (size_t)n);
-      stage_out[s] = stage_lanes[s];
+      arg[st->n_in] = &zeros; /* the output block argument of a parallel generic reads 0 */
+      const Lanes *r = eval_body(&st->op->attrs.body, arg, vals, v, n);
+      if (s + 1 < k->n_stages) { /* later stages may read it; vals is reused */
+        memcpy(&stage_lanes[s], r, sizeof *r);
+        r = &stage_lanes[s];
+      }
+      stage_out[s] = r;
       if (st->out_buf >= 0) store(bufs[st->out_buf], st->dtype, e, r, n);
     }
     e += n;

@@ -3,7 +3,9 @@
  * calling thread takes part). Nothing on this path allocates except the reference
  * executors of KERNEL_REF (ops without a kernel of their own). */
 #include <math.h>
+#include <pthread.h>
 #include <pthreadpool.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,7 +32,11 @@ KilnStatus cpu_program_start(CpuProgram *p, Diag *d) {
   if (!p->buf_addr || !p->ref_tensors || !p->ref_ptrs || (p->arena_bytes && !p->arena))
     return diag_error(d, KILN_ERR_NOMEM, "out of memory for a %lld-byte activation arena",
                       (long long)p->arena_bytes);
-  if (p->threads > 1) p->pool = pthreadpool_create(p->threads);
+  p->trace_slots = arena_alloc(&p->mem, sizeof *p->trace_slots * p->threads);
+  if (!p->trace_slots) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  for (size_t s = 0; s < p->threads; s++) atomic_init(&p->trace_slots[s], 0);
+  if (p->threads > 1 && !(p->pool = pthreadpool_create(p->threads)))
+    return diag_error(d, KILN_ERR_NOMEM, "cannot start %zu threads", p->threads);
   return KILN_OK;
 }
 
@@ -53,36 +59,64 @@ static int64_t now_ns(void) {
 typedef struct ChunkCtx {
   const Kernel *k;
   uint8_t *const *bufs;
+  CpuProgram *p;
+  int kernel;
 } ChunkCtx;
+
+/* The trace slot of the calling thread: claimed on first use (threads beyond the slots
+ * share the last one). */
+static int trace_slot(CpuProgram *p) {
+  unsigned long self = (unsigned long)pthread_self();
+  for (size_t s = 0; s < p->threads; s++) {
+    unsigned long cur = atomic_load(&p->trace_slots[s]);
+    if (cur == self) return (int)s;
+    if (cur == 0 && atomic_compare_exchange_strong(&p->trace_slots[s], &cur, self)) return (int)s;
+    if (cur == self) return (int)s;
+  }
+  return (int)p->threads - 1;
+}
+
+static void trace_chunk(const ChunkCtx *x, int64_t t0) {
+  CpuProgram *p = x->p;
+  int64_t *slot = &p->trace[((int64_t)x->kernel * (int64_t)p->threads + trace_slot(p)) * 2];
+  if (!slot[0]) slot[0] = t0;
+  slot[1] = now_ns();
+}
 
 static void gemm_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
   int64_t r0 = (int64_t)c * k->rows_per_chunk;
   int64_t r1 = r0 + k->rows_per_chunk < k->M ? r0 + k->rows_per_chunk : k->M;
   const float *a = (const float *)x->bufs[k->in_buf[0]] + r0 * k->K;
   float *out = (float *)x->bufs[k->root_buf] + r0 * k->N;
-  struct kiln_f32_gemm_params gp = {{NULL, -INFINITY, INFINITY}, 0};
+  struct kiln_f32_gemm_params gp = {{NULL, k->ep_lo, k->ep_hi}, 0};
+  if (k->ep_bias_buf >= 0) gp.ep.bias = (const float *)x->bufs[k->ep_bias_buf];
   size_t rows = (size_t)(r1 - r0);
   kiln_f32_gemm(rows, (size_t)k->N, (size_t)k->K, a, (size_t)k->K, k->packed_b, out,
                 (size_t)k->N, &gp, k->uk, 0, kiln_f32_gemm_tile_count(rows, (size_t)k->N, k->uk));
   if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
+  if (t0) trace_chunk(x, t0);
 }
 
 static void dwconv_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
   const struct kiln_f32_dwconv_shape *s = &k->dw;
   size_t image = c / s->out_h, row = c % s->out_h;
   size_t in_img = s->in_h * s->in_w * s->channels, out_img = s->out_h * s->out_w * s->channels;
   const float *in = (const float *)x->bufs[k->in_buf[0]] + image * in_img;
   const float *w = (const float *)x->bufs[k->in_buf[1]];
   struct kiln_f32_epilogue ep = {k->n_in > 2 ? (const float *)x->bufs[k->in_buf[2]] : NULL,
-                                 -INFINITY, INFINITY};
+                                 k->ep_lo, k->ep_hi};
+  if (k->ep_bias_buf >= 0) ep.bias = (const float *)x->bufs[k->ep_bias_buf];
   float *out = (float *)x->bufs[k->root_buf] + image * out_img;
   kiln_f32_dwconv3x3(s, in, w, out, &ep, k->uk, row, row + 1);
   int64_t e = (int64_t)c * k->chunk_elems;
   if (k->n_stages) epilogue_run(k, x->bufs, e, e + k->chunk_elems);
+  if (t0) trace_chunk(x, t0);
 }
 
 static void epilogue_chunk(void *ctx, size_t c) {
@@ -90,7 +124,9 @@ static void epilogue_chunk(void *ctx, size_t c) {
   const Kernel *k = x->k;
   int64_t e = (int64_t)c * k->chunk_elems;
   int64_t end = e + k->chunk_elems < k->numel ? e + k->chunk_elems : k->numel;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
   epilogue_run(k, x->bufs, e, end);
+  if (t0) trace_chunk(x, t0);
 }
 
 static void parallel(CpuProgram *p, pthreadpool_task_1d_t task, ChunkCtx *ctx, int64_t n) {
@@ -123,13 +159,15 @@ static KilnStatus run_ref_op(CpuProgram *p, const Op *op, const int *in_buf, int
 }
 
 static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
-  ChunkCtx ctx = {k, p->buf_addr};
+  ChunkCtx ctx = {k, p->buf_addr, p, (int)(k - p->kernels)};
   switch (k->root) {
   case ROOT_GEMM: parallel(p, gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_DWCONV3X3: parallel(p, dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_REF: {
+    int64_t t0 = p->trace ? now_ns() : 0;
     KilnStatus st = run_ref_op(p, k->op, k->in_buf, k->root_buf, NULL, d);
     if (st) return st;
+    if (t0) trace_chunk(&ctx, t0);
   } /* fall through */
   case ROOT_NONE:
     if (k->n_stages) parallel(p, epilogue_chunk, &ctx, k->n_chunks);
@@ -139,15 +177,19 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
 }
 
 static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
+  ChunkCtx ctx = {k, p->buf_addr, p, (int)(k - p->kernels)};
+  int64_t t0 = p->trace ? now_ns() : 0;
+  KilnStatus st = KILN_OK;
   switch (k->kind) {
-  case KERNEL_REF: return run_ref_op(p, k->op, k->in_buf, -1, k->out_buf, d);
+  case KERNEL_REF: st = run_ref_op(p, k->op, k->in_buf, -1, k->out_buf, d); break;
   case KERNEL_COPY:
     memmove(p->buf_addr[k->out_buf[0]], p->buf_addr[k->in_buf[0]],
             (size_t)p->bufs[k->out_buf[0]].nbytes);
-    return KILN_OK;
+    break;
   case KERNEL_FUSED: return run_fused(p, k, d);
   }
-  return KILN_OK;
+  if (t0 && !st) trace_chunk(&ctx, t0);
+  return st;
 }
 
 static void bind_buffers(CpuProgram *p, const void *const *inputs, void *const *outputs) {

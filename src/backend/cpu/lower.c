@@ -9,6 +9,7 @@
  * A dispatch lowers to one fused kernel when it has the shape "prologue ops -> root ->
  * elementwise generics" (lower_fused below says exactly what qualifies); anything else
  * lowers op by op onto the reference executors, which is always correct. */
+#include <math.h>
 #include <string.h>
 
 #include "backend/cpu/backend.h"
@@ -53,6 +54,8 @@ static Kernel *add_kernel(Lower *L, KernelKind kind, const Op *op) {
   k->op = op;
   k->dispatch = L->dispatch;
   k->root_buf = -1;
+  k->ep_bias_buf = -1;
+  k->ep_lo = -INFINITY, k->ep_hi = INFINITY;
   return k;
 }
 
@@ -340,6 +343,99 @@ static int choose_root_buf(Lower *L, Kernel *k) {
   return value_buf(L, rv);
 }
 
+/* ---- peeling bias + clamp into the microkernel's register epilogue ------ */
+
+static bool f32_const_inst(const Body *b, int i, float *c) {
+  if (b->insts[i].kind != BODY_CONST || b->insts[i].dtype != KILN_F32) return false;
+  *c = (float)b->insts[i].imm;
+  return true;
+}
+
+/* Whether body b yields clamp(arg root_arg [+ arg *bias_arg], lo, hi): at most one min and
+ * one max with constants, on top of the root argument or root + another argument. */
+static bool match_bias_clamp(const Body *b, int root_arg, int n_in, int *bias_arg, float *lo,
+                             float *hi) {
+  int i = b->yields[0], n_min = 0, n_max = 0;
+  float c;
+  for (;;) {
+    const BodyInst *in = &b->insts[i];
+    if ((in->kind != BODY_MIN && in->kind != BODY_MAX) || in->dtype != KILN_F32) break;
+    int other = f32_const_inst(b, in->args[1], &c) ? in->args[0]
+              : f32_const_inst(b, in->args[0], &c) ? in->args[1] : -1;
+    if (other < 0) return false;
+    if (in->kind == BODY_MIN) *hi = c, n_min++;
+    else *lo = c, n_max++;
+    i = other;
+  }
+  if (n_min > 1 || n_max > 1 || !(*lo <= *hi)) return false;
+  const BodyInst *in = &b->insts[i];
+  if (in->kind == BODY_ARG) return in->imm_i == root_arg;
+  if (in->kind != BODY_ADD || in->dtype != KILN_F32) return false;
+  const BodyInst *x = &b->insts[in->args[0]], *y = &b->insts[in->args[1]];
+  if (x->kind != BODY_ARG || y->kind != BODY_ARG) return false;
+  if (x->imm_i == root_arg && y->imm_i != root_arg) *bias_arg = (int)y->imm_i;
+  else if (y->imm_i == root_arg && x->imm_i != root_arg) *bias_arg = (int)x->imm_i;
+  return *bias_arg >= 0 && *bias_arg < n_in;
+}
+
+/* A per-channel f32 vector read along the last loop only, of `channels` elements. */
+static bool is_channel_vector(const Stage *s, const StageOperand *so, int64_t channels) {
+  if (so->value >= 0 || so->dtype != KILN_F32 || so->base != 0 || s->rank < 1 ||
+      s->dims[s->rank - 1] != channels || so->stride[s->rank - 1] != 1)
+    return false;
+  for (int l = 0; l < s->rank - 1; l++)
+    if (so->stride[l]) return false;
+  return true;
+}
+
+/* The root's operand index in stage s's generic, -1 if none, -2 if several. */
+static int root_operand(const Fusion *F, const Stage *s) {
+  int r = -1;
+  for (int i = 0; i < s->n_in; i++)
+    if (F->is_root_val[s->op->in[i]->id]) r = r == -1 ? i : -2;
+  return r;
+}
+
+/* Stage 0 of a GEMM or depthwise kernel that is clamp(root [+ channel bias]) moves into the
+ * microkernel, which applies it to each tile in registers; later stages read its value
+ * from the root's buffer. */
+static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
+  if ((k->root != ROOT_GEMM && k->root != ROOT_DWCONV3X3) || !k->n_stages) return;
+  Stage *s0 = &k->stages[0];
+  int root_arg = root_operand(F, s0), bias_arg = -1;
+  float lo = -INFINITY, hi = INFINITY;
+  if (root_arg < 0 || s0->dtype != KILN_F32) return;
+  for (int s = 1; s < k->n_stages; s++)
+    if (root_operand(F, &k->stages[s]) != -1) return;
+  if (!match_bias_clamp(&s0->op->attrs.body, root_arg, s0->n_in, &bias_arg, &lo, &hi)) return;
+  int64_t channels = k->root == ROOT_GEMM ? k->N : (int64_t)k->dw.channels;
+  if (bias_arg >= 0 && (!is_channel_vector(s0, &s0->in[bias_arg], channels) ||
+                        (k->root == ROOT_DWCONV3X3 && k->n_in > 2)))
+    return;
+  if (s0->out_buf >= 0 && s0->out_buf != k->root_buf) {
+    if (L->p->bufs[s0->out_buf].nbytes != L->p->bufs[k->root_buf].nbytes) return;
+    k->root_buf = s0->out_buf;
+  }
+  k->ep_bias_buf = bias_arg >= 0 ? s0->in[bias_arg].buf : -1;
+  k->ep_lo = lo, k->ep_hi = hi;
+  for (int s = 1; s < k->n_stages; s++) {
+    Stage *st = &k->stages[s];
+    for (int i = 0; i < st->n_in; i++) {
+      StageOperand *so = &st->in[i];
+      if (so->value > 0) {
+        so->value--;
+      } else if (so->value == 0) { /* identity read of the root buffer */
+        int64_t stride = 1;
+        so->value = -1, so->buf = k->root_buf, so->dtype = KILN_F32, so->base = 0;
+        memset(so->stride, 0, sizeof so->stride);
+        for (int l = st->rank - 1; l >= 0; l--) so->stride[l] = stride, stride *= st->dims[l];
+      }
+    }
+  }
+  memmove(k->stages, k->stages + 1, sizeof *k->stages * (size_t)(k->n_stages - 1));
+  k->n_stages--;
+}
+
 static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
   const Func *r = dispatch->attrs.region;
   KilnStatus st = KILN_OK;
@@ -369,6 +465,7 @@ static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
     for (int s = 0; s < k->n_stages; s++) /* stages read the root as a plain buffer */
       for (int i = 0; i < k->stages[s].n_in; i++)
         if (F->is_root_val[k->stages[s].op->in[i]->id]) k->stages[s].in[i].buf = k->root_buf;
+    peel_bias_clamp(L, k, F);
   }
   for (int i = 0; i < r->n_results && !st; i++) {
     int from = derived_buf(L, F, k, r->results[i]), to = value_buf(L, dispatch->out[i]);
@@ -452,19 +549,36 @@ static KilnStatus copy_results(Lower *L, const Func *f) {
   return st;
 }
 
+/* Dispatch names (IREE style, from formation) by dispatch index, for bench and traces. */
+static KilnStatus collect_dispatch_names(Lower *L, const Func *f) {
+  int n = 0;
+  for (const Op *op = f->first; op; op = op->next) n += op->kind == KILN_OP_DISPATCH;
+  L->p->dispatch_names = arena_alloc(&L->p->mem, sizeof(char *) * (size_t)(n + 1));
+  if (!L->p->dispatch_names) return nomem(L);
+  n = 0;
+  for (const Op *op = f->first; op; op = op->next)
+    if (op->kind == KILN_OP_DISPATCH) L->p->dispatch_names[n++] = op->name ? op->name : "dispatch";
+  return KILN_OK;
+}
+
 static KilnStatus lower_func(Lower *L, const Func *f, int n_vals) {
-  KilnStatus st = bind_results(L, f);
+  int n_dispatches = 0;
+  KilnStatus st = collect_dispatch_names(L, f);
+  if (!st) st = bind_results(L, f);
+  L->dispatch = -1;
   for (int i = 0; i < f->n_args && !st; i++)
     L->buf_of[f->args[i]->id] = add_buf(L, BUF_INPUT, i, type_nbytes(&f->args[i]->type));
   for (const Op *op = f->first; op && !st; op = op->next) {
     if (op->kind == KILN_OP_DISPATCH) {
+      L->dispatch = n_dispatches++;
       st = lower_dispatch(L, op, n_vals);
-      L->dispatch++;
+      L->dispatch = -1;
     } else {
       st = lower_ref_op(L, op);
     }
   }
   if (!st) st = copy_results(L, f);
+  L->p->n_dispatches = n_dispatches;
   return st;
 }
 
@@ -481,6 +595,7 @@ static void compute_liveness(CpuProgram *p) {
     for (int i = 0; i < kn->n_in; i++) touch(p, kn->in_buf[i], k);
     for (int i = 0; kn->kind != KERNEL_FUSED && i < kn->n_out; i++) touch(p, kn->out_buf[i], k);
     if (kn->root_buf >= 0) touch(p, kn->root_buf, k);
+    if (kn->ep_bias_buf >= 0) touch(p, kn->ep_bias_buf, k);
     for (int s = 0; s < kn->n_stages; s++) {
       const Stage *st = &kn->stages[s];
       for (int i = 0; i < st->n_in; i++)
@@ -515,7 +630,6 @@ KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram 
   if (!st) st = lower_func(&L, f, n_vals);
   free(L.buf_of);
   free(L.out_index);
-  p->n_dispatches = L.dispatch;
   if (!st) {
     compute_liveness(p);
     cpu_plan_memory(p);
