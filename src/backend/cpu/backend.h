@@ -23,6 +23,19 @@
 
 /* ---- the program ------------------------------------------------------- */
 
+/* Weights already in a microkernel's layout (from a .kiln file), offered to lowering. */
+typedef struct PackedWeight {
+  char ukernel[32];           /* name of the microkernel variant they were packed for */
+  const float *data;
+  uint64_t floats;
+} PackedWeight;
+
+typedef struct CpuLowerOptions {
+  size_t threads;             /* 0 = one per core */
+  const PackedWeight *packed; /* in kernel order; a kernel uses entry i when the name and */
+  int n_packed;               /*   size match what it would pack, else packs itself */
+} CpuLowerOptions;
+
 typedef enum { BUF_ARENA, BUF_CONST, BUF_INPUT, BUF_OUTPUT } BufKind;
 
 /* Storage of one or more values (views share one). */
@@ -83,7 +96,8 @@ typedef struct Kernel {
   /* ROOT_GEMM */
   const struct kiln_ukernel *uk;
   int64_t M, N, K, rows_per_chunk;
-  float *packed_b;            /* in the program's memory */
+  const float *packed_b;      /* in the program's memory, or a .kiln file's map */
+  uint64_t packed_floats;
   /* ROOT_DWCONV3X3 */
   struct kiln_f32_dwconv_shape dw;
   int64_t images;
@@ -140,9 +154,9 @@ KilnStatus cpu_bench(CpuProgram *p, const BenchOptions *opt, FILE *out, Diag *d)
 /* ---- lower.c ----------------------------------------------------------- */
 
 /* Lowers f (dispatch-formed: only constants and dispatches at top level) of module m
- * into a program. m must outlive it. threads: 0 = one per core. */
-KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram **out,
-                     Diag *d);
+ * into a program. m (and opt->packed data) must outlive it. opt may be NULL. */
+KilnStatus cpu_lower(const Module *m, const Func *f, const CpuLowerOptions *opt,
+                     CpuProgram **out, Diag *d);
 void cpu_program_free(CpuProgram *p);
 
 /* ---- memplan.c --------------------------------------------------------- */

@@ -21,8 +21,19 @@ typedef struct Lower {
   int *out_index;     /* by Value.id: function result it is bound to, or -1 */
   int cap_bufs, cap_kernels;
   int dispatch;       /* index of the dispatch being lowered */
+  const CpuLowerOptions *opt;
+  int next_packed;    /* next entry of opt->packed to offer */
   Diag *d;
 } Lower;
+
+/* Packed weights for a kernel of microkernel uk: the next prepacked entry when it matches
+ * (name and size), else NULL (and the caller packs). Entries are consumed in order. */
+static const float *take_packed(Lower *L, const struct kiln_ukernel *uk, uint64_t floats) {
+  const CpuLowerOptions *o = L->opt;
+  if (!o || L->next_packed >= o->n_packed) return NULL;
+  const PackedWeight *w = &o->packed[L->next_packed++];
+  return !strcmp(w->ukernel, uk->name) && w->floats == floats ? w->data : NULL;
+}
 
 static KilnStatus nomem(Lower *L) { return diag_error(L->d, KILN_ERR_NOMEM, "out of memory"); }
 
@@ -262,13 +273,18 @@ static bool try_gemm(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
   const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_gemm);
   int64_t M = x->dims[0], K = x->dims[1], N = w->dims[1];
   size_t n = kiln_f32_gemm_packed_b_size((size_t)K, (size_t)N, uk->nr);
-  float *packed = arena_alloc(&L->p->mem, n * sizeof(float));
-  if (!packed) return false;
-  kiln_f32_gemm_pack_b((size_t)K, (size_t)N, uk->nr, c->data, (size_t)N, packed);
+  const float *packed = take_packed(L, uk, n);
+  if (!packed) {
+    float *buf = arena_alloc(&L->p->mem, n * sizeof(float));
+    if (!buf) return false;
+    kiln_f32_gemm_pack_b((size_t)K, (size_t)N, uk->nr, c->data, (size_t)N, buf);
+    packed = buf;
+  }
   k->root = ROOT_GEMM;
   k->uk = uk;
   k->M = M, k->N = N, k->K = K;
   k->packed_b = packed;
+  k->packed_floats = n;
   /* Chunks of rows: enough of them to balance threads, small enough to stay in L2. */
   int64_t mr = (int64_t)uk->mr;
   int64_t tiles = (M + mr - 1) / mr;
@@ -612,7 +628,8 @@ static KilnStatus check_formed(const Func *f, Diag *d) {
   return KILN_OK;
 }
 
-KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram **out, Diag *d) {
+KilnStatus cpu_lower(const Module *m, const Func *f, const CpuLowerOptions *opt,
+                     CpuProgram **out, Diag *d) {
   *out = NULL;
   KilnStatus st = check_formed(f, d);
   if (st) return st;
@@ -620,9 +637,9 @@ KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram 
   if (!p) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
   arena_init(&p->mem);
   p->module = m, p->func = f;
-  p->threads = threads ? threads : cpu_core_count();
+  p->threads = opt && opt->threads ? opt->threads : cpu_core_count();
   int n_vals = m->next_value_id;
-  Lower L = {.p = p, .d = d};
+  Lower L = {.p = p, .d = d, .opt = opt};
   L.buf_of = malloc(sizeof(int) * (size_t)(n_vals + 1));
   L.out_index = malloc(sizeof(int) * (size_t)(n_vals + 1));
   if (!L.buf_of || !L.out_index) st = nomem(&L);
