@@ -43,7 +43,7 @@ static const struct geometry fixed_geometries[] = {
     {4, 5, 9, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0},     /* 1x1 */
     {12, 12, 3, 7, 7, 2, 2, 1, 1, 3, 3, 3, 3},   /* 7x7/2 stem, C = 3 */
     {6, 7, 6, 5, 5, 1, 1, 1, 1, 2, 2, 2, 2},     /* 5x5 'same' */
-    {5, 4, 2, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4},     /* 9x9: 81 taps, split over calls */
+    {10, 9, 2, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4},    /* 9x9: 81 taps, split over calls */
     {2, 2, 3, 2, 2, 1, 1, 1, 1, 3, 3, 3, 3},     /* pad > kernel: tiles with no tap */
     {3, 4, 700, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* C = 700: several channel blocks */
 };

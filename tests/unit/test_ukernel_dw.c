@@ -55,7 +55,7 @@ static const struct geometry general_geometries[] = {
     {4, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1},    /* 1x1 */
     {8, 3, 1, 1, 1, 1, 3, 3, 0, 0, 7, 1},    /* 7x1 */
     {3, 9, 1, 1, 1, 2, 0, 0, 6, 6, 1, 7},    /* 1x7 dilated */
-    {6, 5, 1, 1, 1, 1, 4, 4, 4, 4, 9, 9},    /* 9x9: 81 taps, split over calls */
+    {10, 9, 1, 1, 1, 1, 4, 4, 4, 4, 9, 9},   /* 9x9: 81 taps, split over calls */
     {2, 3, 1, 1, 1, 1, 4, 4, 1, 1, 3, 3},    /* rows whose window lies in the padding */
 };
 enum { N_GENERAL = sizeof general_geometries / sizeof general_geometries[0] };
