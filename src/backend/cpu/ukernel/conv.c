@@ -59,11 +59,23 @@ static void conv_tile(const struct kiln_f32_conv_shape *s, const float *in,
     ih0[r] = (ptrdiff_t)(oh * s->stride_h) - (ptrdiff_t)s->pad_top;
     iw0[r] = (ptrdiff_t)(ow * s->stride_w) - (ptrdiff_t)s->pad_left;
   }
+  /* Small C (a stem conv has C = 3): taps along a kernel row read consecutive pixels,
+   * and their weight rows (kw, c) are consecutive in the panel, so when the tile's whole
+   * kernel rows lie inside the image horizontally, one tap of kw*C channels replaces kw
+   * taps of C: longer microkernel loops, fewer pointers. */
+  size_t kw_step = 1, kc_tap = kc;
+  if (s->dilation_w == 1 && kc == C && s->kw * C <= KILN_F32_ZERO_FLOATS && s->kw > 1) {
+    int inside = 1;
+    for (size_t r = 0; r < mr; r++)
+      inside &= iw0[r] >= 0 && iw0[r] + (ptrdiff_t)s->kw <= (ptrdiff_t)s->in_w;
+    if (inside)
+      kw_step = s->kw, kc_tap = s->kw * C;
+  }
   const float *a[TAPS_MAX * MR_MAX], *w[TAPS_MAX];
   size_t n = 0; /* taps gathered, not yet passed to the microkernel */
   uint32_t flags = first ? 0 : KILN_GEMM_ACCUMULATE;
   for (size_t kh = 0; kh < s->kh; kh++) {
-    for (size_t kw = 0; kw < s->kw; kw++) {
+    for (size_t kw = 0; kw < s->kw; kw += kw_step) {
       const ptrdiff_t dh = (ptrdiff_t)(kh * s->dilation_h), dw = (ptrdiff_t)(kw * s->dilation_w);
       const float **ap = a + n * mr; /* n < TAPS_MAX: a full group was flushed */
       int any = 0;
@@ -79,7 +91,7 @@ static void conv_tile(const struct kiln_f32_conv_shape *s, const float *in,
       if (n == TAPS_MAX && (kh + 1 < s->kh || kw + 1 < s->kw)) {
         /* A full group, and more taps may follow. (If all that follow are skipped, the
          * final call below has none: it only applies the epilogue.) */
-        kernel->fn.f32_conv(mcur, ncur, kc, n, a, w, c, s->out_c, ep, flags);
+        kernel->fn.f32_conv(mcur, ncur, kc_tap, n, a, w, c, s->out_c, ep, flags);
         flags = KILN_GEMM_ACCUMULATE;
         n = 0;
       }
@@ -87,7 +99,7 @@ static void conv_tile(const struct kiln_f32_conv_shape *s, const float *in,
   }
   if (last && need_ep)
     flags |= KILN_GEMM_EPILOGUE;
-  kernel->fn.f32_conv(mcur, ncur, kc, n, a, w, c, s->out_c, ep, flags);
+  kernel->fn.f32_conv(mcur, ncur, kc_tap, n, a, w, c, s->out_c, ep, flags);
 }
 
 void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
