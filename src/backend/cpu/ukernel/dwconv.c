@@ -59,7 +59,9 @@ void kiln_f32_dwconv(const struct kiln_f32_dwconv2d_shape *s, const float *in,
   const size_t C = s->channels;
   const int need_ep = ep->bias || ep->min > -INFINITY || ep->max < INFINITY;
   const float *ip[PTRS_MAX], *wp[TAPS_MAX];
-  size_t khs[TAPS_MAX]; /* kernel rows inside the image, for the current chunk */
+  /* Per tap of the current chunk: its input row (offset to channel c0) and column offset. */
+  const float *tap_row[TAPS_MAX];
+  ptrdiff_t tap_dw[TAPS_MAX];
   for (size_t oh = row_begin; oh < row_end; oh++) {
     float *orow = out + oh * s->out_w * C;
     /* Taps: the kernel rows inside the image (a row in the padding is skipped) x all kw.
@@ -87,20 +89,20 @@ void kiln_f32_dwconv(const struct kiln_f32_dwconv2d_shape *s, const float *in,
                                (t1 == ks && need_ep ? KILN_GEMM_EPILOGUE : 0);
         for (size_t t = t0; t < t1; t++) {
           const size_t kh = kh_first + t / s->kw, kw = t % s->kw;
-          khs[t - t0] = kh;
+          const size_t ih = (size_t)(ih0 + (ptrdiff_t)(kh * s->dilation_h));
           wp[t - t0] = w + (kh * s->kw + kw) * C + c0;
+          tap_row[t - t0] = in + ih * s->in_w * C + c0;
+          tap_dw[t - t0] = (ptrdiff_t)(kw * s->dilation_w);
         }
         const size_t run = n ? PTRS_MAX / n : s->out_w; /* pixels per call */
         for (size_t ow0 = 0; ow0 < s->out_w; ow0 += run) {
           const size_t pixels = min_size(run, s->out_w - ow0);
           for (size_t p = 0; p < pixels; p++) {
             const ptrdiff_t iw0 = (ptrdiff_t)((ow0 + p) * s->stride_w) - (ptrdiff_t)s->pad_left;
-            for (size_t t = t0; t < t1; t++) {
-              const size_t ih = (size_t)(ih0 + (ptrdiff_t)(khs[t - t0] * s->dilation_h));
-              const ptrdiff_t iw = iw0 + (ptrdiff_t)((t % s->kw) * s->dilation_w);
-              ip[p * n + t - t0] = iw >= 0 && iw < (ptrdiff_t)s->in_w
-                                       ? in + (ih * s->in_w + (size_t)iw) * C + c0
-                                       : kiln_f32_zero;
+            for (size_t t = 0; t < n; t++) {
+              const ptrdiff_t iw = iw0 + tap_dw[t];
+              ip[p * n + t] = iw >= 0 && iw < (ptrdiff_t)s->in_w ? tap_row[t] + (size_t)iw * C
+                                                                 : kiln_f32_zero;
             }
           }
           kernel->fn.f32_dwconv(pixels, cc, n, ip, wp, orow + ow0 * C + c0, C, &cep, flags);
