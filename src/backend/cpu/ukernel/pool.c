@@ -26,6 +26,8 @@ void kiln_f32_pool(const struct kiln_f32_pool_shape *s, int kind, int count_incl
   const ptrdiff_t H = (ptrdiff_t)s->in_h, W = (ptrdiff_t)s->in_w;
   const float *ip[PTRS_MAX];
   float scale[PTRS_MAX];
+  const float *tap_row[TAPS_MAX]; /* per tap of a chunk: input row (at channel c0) */
+  ptrdiff_t tap_kw[TAPS_MAX];     /* and column offset in the window */
   for (size_t oh = row_begin; oh < row_end; oh++) {
     float *orow = out + oh * s->out_w * C;
     /* Window rows [hs, he) in input coordinates; [h_lo, h_hi) of them inside. */
@@ -50,6 +52,10 @@ void kiln_f32_pool(const struct kiln_f32_pool_shape *s, int kind, int count_incl
         const size_t t1 = min_size(ks, t0 + TAPS_MAX), n = t1 - t0;
         const uint32_t flags = (t0 > 0 ? KILN_GEMM_ACCUMULATE : 0) |
                                (t1 == ks ? KILN_GEMM_EPILOGUE : 0);
+        for (size_t t = t0; t < t1; t++) {
+          tap_row[t - t0] = in + (size_t)(h_lo + (ptrdiff_t)(t / s->kw)) * s->in_w * C + c0;
+          tap_kw[t - t0] = (ptrdiff_t)(t % s->kw);
+        }
         const size_t run = PTRS_MAX / n; /* pixels per call */
         for (size_t ow0 = 0; ow0 < s->out_w; ow0 += run) {
           const size_t pixels = min_size(run, s->out_w - ow0);
@@ -67,11 +73,9 @@ void kiln_f32_pool(const struct kiln_f32_pool_shape *s, int kind, int count_incl
             const float *pad = kind == KILN_POOL_AVG || w_hi <= w_lo
                                    ? kiln_f32_zero
                                    : in + ((size_t)h_lo * s->in_w + (size_t)w_lo) * C + c0;
-            for (size_t t = t0; t < t1; t++) {
-              const ptrdiff_t ih = h_lo + (ptrdiff_t)(t / s->kw);
-              const ptrdiff_t iw = ws + (ptrdiff_t)(t % s->kw);
-              ip[p * n + t - t0] =
-                  iw >= 0 && iw < W ? in + ((size_t)ih * s->in_w + (size_t)iw) * C + c0 : pad;
+            for (size_t t = 0; t < n; t++) {
+              const ptrdiff_t iw = ws + tap_kw[t];
+              ip[p * n + t] = iw >= 0 && iw < W ? tap_row[t] + (size_t)iw * C : pad;
             }
           }
           kernel->fn.f32_pool(pixels, cc, n, ip, kind == KILN_POOL_AVG ? scale : NULL,
