@@ -53,7 +53,10 @@ typedef enum {
   KERNEL_FUSED,         /* root (optional) + epilogue program */
 } KernelKind;
 
-typedef enum { ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3 } RootKind;
+typedef enum {
+  ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3, ROOT_DWCONV, ROOT_CONV, ROOT_POOL,
+  ROOT_RESIZE
+} RootKind;
 
 /* One operand of an epilogue stage: an earlier epilogue value (same linear index) or a
  * buffer read through the stage's map, folded into per-loop element strides. */
@@ -100,7 +103,17 @@ typedef struct Kernel {
   uint64_t packed_floats;
   /* ROOT_DWCONV3X3 */
   struct kiln_f32_dwconv_shape dw;
-  int64_t images;
+  int64_t images;             /* all image-wise roots: batch size */
+  /* ROOT_DWCONV, ROOT_CONV, ROOT_POOL, ROOT_RESIZE: one shape each; in/out image sizes */
+  struct kiln_f32_dwconv2d_shape dw2;
+  struct kiln_f32_conv_shape conv;
+  struct kiln_f32_pool_shape pool;
+  int pool_kind, count_include_pad;
+  struct kiln_f32_resize_shape rs;
+  struct kiln_resize_axis_table rs_h, rs_w;
+  int bilinear;
+  int64_t in_image, out_image;   /* elements per image of operand 0 / the result */
+  int64_t chunks_per_image, units_per_chunk, units; /* rows, or conv pixel tiles */
 } Kernel;
 
 typedef struct CpuProgram {
