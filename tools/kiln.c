@@ -309,6 +309,7 @@ static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArg
     else if ((v = flag_value(argc, argv, &i, "--seed"))) a->opt.seed = strtoull(v, NULL, 10);
     else if ((v = flag_value(argc, argv, &i, "--elide-above"))) a->opt.print.elide_above = atoll(v);
     else if ((v = flag_value(argc, argv, &i, "-o"))) a->out = v;
+    else if ((v = flag_value(argc, argv, &i, "--target"))) a->opt.target = v;
     else if (!strcmp(argv[i], "--print-ir-after-all")) a->opt.print_after_all = true;
     else if (!strcmp(argv[i], "--verify-each")) a->opt.verify_each = true;
     else if (!strcmp(argv[i], "--timing")) a->opt.timing = true;

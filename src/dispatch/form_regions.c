@@ -370,11 +370,15 @@ static int clone_into(Former *F, int pi, Op *C, int g) {
   return ci;
 }
 
-/* Reshapes are views (no data moves): always cloned into every region that reads them.
+/* Reshapes are views (no data moves), and so, inside a fused kernel, are zero pads and
+ * slices (the consumer reads the source with shifted bounds; a pad's lanes outside it are
+ * constants): always cloned into every region that reads them — e.g. the zero pad that
+ * pad-to-intrinsic puts before several convs reading one tensor (CSE merged the copies).
  * Other fusable producers with several uses only with --fuse-multi-use (recomputation). */
 static bool clonable(const Former *F, const Op *P, int pi) {
   bool view = P->kind == KILN_OP_RESHAPE || P->kind == KILN_OP_COLLAPSE_SHAPE ||
-              P->kind == KILN_OP_EXPAND_SHAPE;
+              P->kind == KILN_OP_EXPAND_SHAPE || P->kind == KILN_OP_EXTRACT_SLICE ||
+              (P->kind == KILN_OP_PAD && P->attrs.pad_mode == PAD_CONSTANT);
   return F->grp[pi] == NO_GROUP && (view || (F->opt->fuse_multi_use && producer_kind_ok(P)));
 }
 
