@@ -551,8 +551,16 @@ static int find_project(const Former *F, const char *adj, int d, const char *mer
   return best;
 }
 
-/* The expand group feeding depthwise group d (its only producer group, feeding only d), or
- * -1. */
+/* True when a value computed in group g is a result of the function. */
+static bool group_returns(const Former *F, int g) {
+  for (int i = 0; i < F->n; i++)
+    for (int k = 0; F->grp[i] == g && k < F->ops[i]->n_out; k++)
+      if (value_is_result(F->ops[i]->out[k])) return true;
+  return false;
+}
+
+/* The expand group feeding depthwise group d (its only producer group, feeding only d and
+ * not returning anything: its wide result must stay inside the chain), or -1. */
 static int find_expand(const Former *F, const char *adj, int d, const char *merged) {
   size_t G = (size_t)F->n_groups;
   int e = -1;
@@ -561,7 +569,7 @@ static int find_expand(const Former *F, const char *adj, int d, const char *merg
       if (e >= 0) return -1;
       e = (int)h;
     }
-  if (e < 0 || merged[e] || !is_pointwise_root(group_root(F, e))) return -1;
+  if (e < 0 || merged[e] || !is_pointwise_root(group_root(F, e)) || group_returns(F, e)) return -1;
   for (size_t x = 0; x < G; x++)
     if (adj[(size_t)e * G + x] && x != (size_t)d) return -1;
   return e;
