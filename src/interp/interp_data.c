@@ -23,13 +23,33 @@ static inline void copy_elem(char *dst, const char *src, size_t es) {
   }
 }
 
-/* dst (C order, dims) [p] = src[base + sum idx_i * sstride_i]. */
+/* One row of gather_strided: n elements of size es, source stride s (elements). */
+static void gather_row(char *dst, const char *src, size_t es, int64_t n, int64_t s) {
+  switch (es) {
+  case 4:
+    for (int64_t j = 0; j < n; j++) memcpy(dst + 4 * j, src + 4 * j * s, 4);
+    return;
+  case 1:
+    for (int64_t j = 0; j < n; j++) dst[j] = src[j * s];
+    return;
+  default:
+    for (int64_t j = 0; j < n; j++) copy_elem(dst + (size_t)j * es, src + (size_t)(j * s) * es, es);
+  }
+}
+
+/* dst (C order, dims) [p] = src[base + sum idx_i * sstride_i], a row of the innermost
+ * dim at a time (the odometer steps once per row). */
 static void gather_strided(char *dst, const char *src, size_t es, int rank, const int64_t *dims,
                            const int64_t *sstride, int64_t base, int64_t total) {
-  int64_t idx[KILN_MAX_RANK] = {0}, off = base;
-  for (int64_t p = 0; p < total; p++) {
-    copy_elem(dst + (size_t)p * es, src + (size_t)off * es, es);
-    for (int d = rank - 1; d >= 0; d--) {
+  if (rank == 0) {
+    if (total) copy_elem(dst, src + (size_t)base * es, es);
+    return;
+  }
+  int64_t idx[KILN_MAX_RANK] = {0}, off = base, row = dims[rank - 1];
+  if (row == 0) return;
+  for (int64_t p = 0; p < total; p += row) {
+    gather_row(dst + (size_t)p * es, src + (size_t)off * es, es, row, sstride[rank - 1]);
+    for (int d = rank - 2; d >= 0; d--) {
       off += sstride[d];
       if (++idx[d] < dims[d]) break;
       off -= sstride[d] * dims[d];
