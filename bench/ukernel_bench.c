@@ -5,9 +5,16 @@
  * run is paired with a fresh short peak measurement of its ISA and the ratio is taken
  * per pair, so a machine shared with other work (frequency, steal) biases both alike;
  * the best GEMM run is also given against the best peak seen in the whole session.
- * Not a test: nothing is asserted on timings.
+ * Then (without arguments, or with "ops") the other ops on layers of the suite models,
+ * every variant, one thread, one image: GFLOP/s of the nominal FLOPs (2 per
+ * multiply-add; pooling and resize: 1 per input element read per output), and % of the
+ * ISA's peak (best run against the best peak). The dilated ASPP convs count nominal
+ * FLOPs: the taps the driver skips (all in the padding) are most of them, so they pass
+ * 100%. Pooling and resize are bound by loads (one add per element), not FMAs. Not a test: nothing is asserted on
+ * timings.
  *
- *   kiln_ukernel_bench [M N K [runs]] */
+ *   kiln_ukernel_bench [M N K [runs]]   GEMM only (default 1024^3, then the ops)
+ *   kiln_ukernel_bench ops [runs]       the ops only */
 #include "backend/cpu/ukernel/ukernel.h"
 
 #include <immintrin.h>
@@ -90,10 +97,181 @@ static float *alloc_floats(size_t n) {
   return p;
 }
 
+/* ---- the ops ---- */
+
+enum { OP_CONV, OP_DWCONV, OP_POOL, OP_RESIZE };
+struct op_case {
+  const char *what;
+  int op;
+  size_t h, w, c, f, kh, kw, s, d, pad; /* conv/dwconv/pool geometry, 'same'-style pads */
+  int kind;                             /* pool: KILN_POOL_*; resize: out size in f */
+};
+static const struct op_case op_cases[] = {
+    {"conv 3x3 56x56 C=256 F=256", OP_CONV, 56, 56, 256, 256, 3, 3, 1, 1, 1, 0},
+    {"conv 3x3 56x56 C=64 F=64 (resnet)", OP_CONV, 56, 56, 64, 64, 3, 3, 1, 1, 1, 0},
+    {"conv 3x3 14x14 C=256 F=256 (resnet)", OP_CONV, 14, 14, 256, 256, 3, 3, 1, 1, 1, 0},
+    {"conv 3x3/2 224x224 C=3 F=32 (first)", OP_CONV, 224, 224, 3, 32, 3, 3, 2, 1, 1, 0},
+    {"conv 3x3 d12 33x33 C=320 F=256 (aspp, nominal)", OP_CONV, 33, 33, 320, 256, 3, 3, 1, 12, 12, 0},
+    {"conv 3x3 d24 33x33 C=320 F=256 (aspp, nominal)", OP_CONV, 33, 33, 320, 256, 3, 3, 1, 24, 24, 0},
+    {"dwconv 5x5 28x28 C=240", OP_DWCONV, 28, 28, 240, 240, 5, 5, 1, 1, 2, 0},
+    {"dwconv 5x5/2 56x56 C=144", OP_DWCONV, 56, 56, 144, 144, 5, 5, 2, 1, 2, 0},
+    {"dwconv 3x3 112x112 C=32 (general)", OP_DWCONV, 112, 112, 32, 32, 3, 3, 1, 1, 1, 0},
+    {"maxpool 3x3/2 112x112 C=64", OP_POOL, 112, 112, 64, 64, 3, 3, 2, 1, 1, KILN_POOL_MAX},
+    {"avgpool 3x3/1 28x28 C=192", OP_POOL, 28, 28, 192, 192, 3, 3, 1, 1, 1, KILN_POOL_AVG},
+    {"global avgpool 7x7 C=2048", OP_POOL, 7, 7, 2048, 2048, 7, 7, 7, 1, 0, KILN_POOL_AVG},
+    {"resize bilinear 33x33->129x129 C=21", OP_RESIZE, 33, 33, 21, 129, 0, 0, 0, 0, 0, 1},
+    {"resize bilinear 17x17->65x65 C=256", OP_RESIZE, 17, 17, 256, 65, 0, 0, 0, 0, 0, 1},
+};
+
+struct op_run {
+  const struct op_case *oc;
+  const struct kiln_ukernel *k;
+  float *in, *w, *packed, *out, *bias, *lw, *lh;
+  int32_t *w0, *w1, *h0, *h1;
+  size_t out_h, out_w;
+  double flops;
+};
+
+static void op_exec(struct op_run *r) {
+  const struct op_case *oc = r->oc;
+  const struct kiln_f32_epilogue ep = {.bias = r->bias, .min = 0.0f, .max = 6.0f};
+  if (oc->op == OP_CONV) {
+    const struct kiln_f32_conv_shape s = {
+        .in_h = oc->h, .in_w = oc->w, .in_c = oc->c, .out_h = r->out_h, .out_w = r->out_w,
+        .out_c = oc->f, .kh = oc->kh, .kw = oc->kw, .stride_h = oc->s, .stride_w = oc->s,
+        .dilation_h = oc->d, .dilation_w = oc->d, .pad_top = oc->pad, .pad_left = oc->pad};
+    kiln_f32_conv(&s, r->in, r->packed, r->out, &ep, r->k, 0, kiln_f32_conv_tile_count(&s, r->k));
+  } else if (oc->op == OP_DWCONV) {
+    const struct kiln_f32_dwconv2d_shape s = {
+        .in_h = oc->h, .in_w = oc->w, .channels = oc->c, .out_h = r->out_h, .out_w = r->out_w,
+        .kh = oc->kh, .kw = oc->kw, .stride_h = oc->s, .stride_w = oc->s, .dilation_h = oc->d,
+        .dilation_w = oc->d, .pad_top = oc->pad, .pad_left = oc->pad};
+    kiln_f32_dwconv(&s, r->in, r->w, r->out, &ep, r->k, 0, r->out_h);
+  } else if (oc->op == OP_POOL) {
+    const struct kiln_f32_pool_shape s = {
+        .in_h = oc->h, .in_w = oc->w, .channels = oc->c, .out_h = r->out_h, .out_w = r->out_w,
+        .kh = oc->kh, .kw = oc->kw, .stride_h = oc->s, .stride_w = oc->s, .pad_top = oc->pad,
+        .pad_left = oc->pad, .pad_bottom = oc->pad, .pad_right = oc->pad};
+    kiln_f32_pool(&s, oc->kind, 0, r->in, r->out, r->k, 0, r->out_h);
+  } else {
+    const struct kiln_f32_resize_shape s = {.in_h = oc->h, .in_w = oc->w, .channels = oc->c,
+                                            .out_h = r->out_h, .out_w = r->out_w};
+    const struct kiln_resize_axis_table th = {r->h0, r->h1, r->lh}, tw = {r->w0, r->w1, r->lw};
+    kiln_f32_resize(&s, 1, &th, &tw, r->in, r->out, r->k, 0, r->out_h);
+  }
+}
+
+/* Sets up r for oc on kernel k (weights packed, tables built). */
+static void op_setup(struct op_run *r, const struct op_case *oc, const struct kiln_ukernel *k) {
+  memset(r, 0, sizeof *r);
+  r->oc = oc, r->k = k;
+  const size_t C = oc->c;
+  r->in = alloc_floats(oc->h * oc->w * C);
+  for (size_t i = 0; i < oc->h * oc->w * C; i++)
+    r->in[i] = (float)((double)rand() / RAND_MAX - 0.5);
+  r->bias = alloc_floats(oc->f);
+  for (size_t i = 0; i < oc->f; i++)
+    r->bias[i] = 0.01f * (float)i;
+  if (oc->op == OP_RESIZE) {
+    r->out_h = r->out_w = oc->f;
+    r->h0 = malloc(sizeof(int32_t) * r->out_h), r->h1 = malloc(sizeof(int32_t) * r->out_h);
+    r->w0 = malloc(sizeof(int32_t) * r->out_w), r->w1 = malloc(sizeof(int32_t) * r->out_w);
+    r->lh = alloc_floats(r->out_h), r->lw = alloc_floats(r->out_w);
+    for (size_t o = 0; o < r->out_h; o++) { /* align_corners */
+      const double x = (double)o * (double)(oc->h - 1) / (double)(r->out_h - 1);
+      const size_t i0 = (size_t)x, i1 = i0 + 1 < oc->h ? i0 + 1 : i0;
+      r->h0[o] = r->w0[o] = (int32_t)i0, r->h1[o] = r->w1[o] = (int32_t)i1;
+      r->lh[o] = r->lw[o] = (float)(x - (double)i0);
+    }
+    r->out = alloc_floats(r->out_h * r->out_w * C);
+    r->flops = 4.0 * (double)(r->out_h * r->out_w * C); /* 4 inputs read per output */
+    return;
+  }
+  r->out_h = kiln_conv_out_size(oc->h, oc->pad, oc->pad, oc->kh, oc->s, oc->d);
+  r->out_w = kiln_conv_out_size(oc->w, oc->pad, oc->pad, oc->kw, oc->s, oc->d);
+  r->out = alloc_floats(r->out_h * r->out_w * oc->f);
+  const double pixels = (double)(r->out_h * r->out_w), taps = (double)(oc->kh * oc->kw);
+  if (oc->op == OP_CONV) {
+    const size_t nw = oc->kh * oc->kw * C * oc->f;
+    r->w = alloc_floats(nw);
+    for (size_t i = 0; i < nw; i++)
+      r->w[i] = (float)((double)rand() / RAND_MAX - 0.5) * 0.1f;
+    const struct kiln_f32_conv_shape s = {.in_c = C, .out_c = oc->f, .kh = oc->kh, .kw = oc->kw};
+    r->packed = alloc_floats(kiln_f32_conv_packed_w_size(&s, k));
+    kiln_f32_conv_pack_w(&s, r->w, r->packed, k);
+    r->flops = 2.0 * pixels * taps * (double)C * (double)oc->f;
+  } else if (oc->op == OP_DWCONV) {
+    r->w = alloc_floats(oc->kh * oc->kw * C);
+    for (size_t i = 0; i < oc->kh * oc->kw * C; i++)
+      r->w[i] = (float)((double)rand() / RAND_MAX - 0.5);
+    r->flops = 2.0 * pixels * taps * (double)C;
+  } else {
+    r->flops = pixels * taps * (double)C;
+  }
+}
+
+static void op_free(struct op_run *r) {
+  free(r->in), free(r->w), free(r->packed), free(r->out), free(r->bias);
+  free(r->lw), free(r->lh), free(r->w0), free(r->w1), free(r->h0), free(r->h1);
+}
+
+static const enum kiln_ukernel_op op_kinds[] = {KILN_UKERNEL_OP_f32_conv, KILN_UKERNEL_OP_f32_dwconv,
+                                                KILN_UKERNEL_OP_f32_pool, KILN_UKERNEL_OP_f32_resize};
+
+static void bench_ops(int runs, double peak[KILN_ISA_COUNT], double machine_peak) {
+  printf("ops, 1 thread, 1 image, best of %d runs (portable: of 3), epilogue bias+relu6:\n",
+         runs);
+  double times[64];
+  if (runs > 64)
+    runs = 64;
+  for (size_t i = 0; i < sizeof op_cases / sizeof op_cases[0]; i++) {
+    const struct op_case *oc = &op_cases[i];
+    printf("  %s\n", oc->what);
+    for (int v = 0; v < KILN_UKERNEL_COUNT; v++) {
+      const struct kiln_ukernel *k = &kiln_ukernels[v];
+      if (k->op != op_kinds[oc->op])
+        continue;
+      if (!kiln_isa_is_usable(k->isa)) {
+        printf("    %-26s skipped: CPU lacks %s\n", k->name, kiln_isa_name(k->isa));
+        continue;
+      }
+      struct op_run r;
+      op_setup(&r, oc, k);
+      op_exec(&r); /* warm-up */
+      /* Repeat small ops inside one timing so each lasts about a millisecond or more. */
+      double t0 = now_s();
+      op_exec(&r);
+      const double once = now_s() - t0;
+      const int reps = once > 1e-3 ? 1 : (int)(1e-3 / (once + 1e-9)) + 1;
+      const int nruns = k->isa == KILN_ISA_PORTABLE ? (runs < 3 ? runs : 3) : runs;
+      for (int j = 0; j < nruns; j++) {
+        t0 = now_s();
+        for (int rep = 0; rep < reps; rep++)
+          op_exec(&r);
+        times[j] = (now_s() - t0) / reps;
+      }
+      qsort(times, (size_t)nruns, sizeof(double), cmp_double);
+      const double best = r.flops / times[0] * 1e-9, median = r.flops / times[nruns / 2] * 1e-9;
+      printf("    %-26s best %7.1f GFLOP/s  median %7.1f GFLOP/s  %8.1f us", k->name, best,
+             median, times[0] * 1e6);
+      if (peak[k->isa] > 0)
+        printf("  %5.1f%% of %s peak", 100 * best / peak[k->isa], kiln_isa_name(k->isa));
+      else if (machine_peak > 0)
+        printf("  [%4.1f%% of machine peak]", 100 * best / machine_peak);
+      printf("\n");
+      op_free(&r);
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   size_t M = 1024, N = 1024, K = 1024;
-  int runs = 15;
-  if (argc >= 4) {
+  int runs = 15, do_gemm = 1, do_ops = argc < 2;
+  if (argc >= 2 && !strcmp(argv[1], "ops")) {
+    do_gemm = 0, do_ops = 1;
+    if (argc >= 3)
+      runs = atoi(argv[2]);
+  } else if (argc >= 4) {
     M = strtoul(argv[1], NULL, 10);
     N = strtoul(argv[2], NULL, 10);
     K = strtoul(argv[3], NULL, 10);
@@ -101,7 +279,7 @@ int main(int argc, char **argv) {
   if (argc >= 5)
     runs = atoi(argv[4]);
   if (!M || !N || !K || runs < 1) {
-    fprintf(stderr, "usage: kiln_ukernel_bench [M N K [runs]]\n");
+    fprintf(stderr, "usage: kiln_ukernel_bench [M N K [runs]] | ops [runs]\n");
     return 1;
   }
 
@@ -123,8 +301,12 @@ int main(int argc, char **argv) {
       machine_peak = peak[i];
   }
 
-  float *A = alloc_floats(M * K), *B = alloc_floats(K * N), *C = alloc_floats(M * N);
   srand(1);
+  if (!do_gemm) {
+    bench_ops(runs, peak, machine_peak);
+    return 0;
+  }
+  float *A = alloc_floats(M * K), *B = alloc_floats(K * N), *C = alloc_floats(M * N);
   for (size_t i = 0; i < M * K; i++)
     A[i] = (float)((double)rand() / RAND_MAX - 0.5);
   for (size_t i = 0; i < K * N; i++)
@@ -182,5 +364,7 @@ int main(int argc, char **argv) {
   free(A);
   free(B);
   free(C);
+  if (do_ops)
+    bench_ops(runs, peak, machine_peak);
   return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "backend/cpu/backend.h"
 #include "driver/driver.h"
+#include "runtime/artifact.h"
 #include "import/import.h"
 #include "interp/interp.h"
 #include "ir/ir.h"
@@ -222,6 +223,31 @@ static KilnStatus write_outputs(const Func *f, Tensor **outs, const char *dir, D
   return KILN_OK;
 }
 
+/* A .kiln file is loaded as it is; any other model is imported and optimized (and its
+ * dispatches formed when `form`), unless no_optimize. */
+static KilnStatus load_or_compile(const char *path, bool form, bool no_optimize,
+                                  Artifact **art, Module **m, Diag *d) {
+  *art = NULL;
+  if (has_suffix(path, ".kiln")) {
+    KilnStatus st = artifact_load(path, art, d);
+    *m = st ? NULL : (*art)->module;
+    return st;
+  }
+  KilnStatus st = load_model(path, m, d);
+  CompileOptions copt = {.form_dispatches = form};
+  if (!st && !no_optimize) st = driver_compile(*m, &copt, NULL, 0, NULL, d);
+  if (st) {
+    module_free(*m);
+    *m = NULL;
+  }
+  return st;
+}
+
+static void close_model(Artifact *art, Module *m) {
+  if (art) artifact_free(art);
+  else module_free(m);
+}
+
 /* Result tensors of f's types, for the compiled backend to write into. */
 static KilnStatus alloc_outputs(const Func *f, Tensor **outs, Diag *d) {
   for (int i = 0; i < f->n_results; i++)
@@ -230,11 +256,13 @@ static KilnStatus alloc_outputs(const Func *f, Tensor **outs, Diag *d) {
   return KILN_OK;
 }
 
-static KilnStatus run_compiled(const Module *m, const RunArgs *a, Tensor **ins, Tensor **outs,
-                               Diag *d) {
+static KilnStatus run_compiled(const Module *m, const Artifact *art, const RunArgs *a,
+                               Tensor **ins, Tensor **outs, Diag *d) {
   const Func *f = m->main;
   CpuProgram *p;
-  KilnStatus st = cpu_lower(m, f, (size_t)a->threads, &p, d);
+  CpuLowerOptions lo = {.threads = (size_t)a->threads, .packed = art ? art->packed : NULL,
+                        .n_packed = art ? art->n_packed : 0};
+  KilnStatus st = cpu_lower(m, f, &lo, &p, d);
   if (st) return st;
   const void **in_ptrs = calloc((size_t)f->n_args + 1, sizeof *in_ptrs);
   void **out_ptrs = calloc((size_t)f->n_results + 1, sizeof *out_ptrs);
@@ -255,12 +283,8 @@ static int cmd_run(int argc, char **argv) {
   if (rc) return rc;
   Diag d = {0};
   Module *m;
-  if (load_model(a.model, &m, &d)) return fail(&d);
-  CompileOptions copt = {.form_dispatches = !a.interp};
-  if (!a.no_optimize && driver_compile(m, &copt, NULL, 0, NULL, &d)) {
-    module_free(m);
-    return fail(&d);
-  }
+  Artifact *art = NULL;
+  if (load_or_compile(a.model, !a.interp, a.no_optimize, &art, &m, &d)) return fail(&d);
   const Func *f = m->main;
   Tensor **ins = calloc((size_t)f->n_args + 1, sizeof *ins);
   Tensor **outs = calloc((size_t)f->n_results + 1, sizeof *outs);
@@ -268,7 +292,7 @@ static int cmd_run(int argc, char **argv) {
                               : diag_error(&d, KILN_ERR_NOMEM, "out of memory");
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  if (!st) st = a.interp ? interp_run(f, ins, outs, &d) : run_compiled(m, &a, ins, outs, &d);
+  if (!st) st = a.interp ? interp_run(f, ins, outs, &d) : run_compiled(m, art, &a, ins, outs, &d);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (!st) {
     printf("ran %s with %s in %.3f s\n", a.model,
@@ -281,7 +305,7 @@ static int cmd_run(int argc, char **argv) {
   for (int i = 0; outs && i < f->n_results; i++) tensor_free(outs[i]);
   free(ins);
   free(outs);
-  module_free(m);
+  close_model(art, m);
   return st ? fail(&d) : 0;
 }
 
@@ -317,14 +341,15 @@ static int cmd_bench(int argc, char **argv) {
   if (!bo.model) return usage_error("bench", "%s", "missing MODEL");
   Diag d = {0};
   Module *m;
-  if (load_model(bo.model, &m, &d)) return fail(&d);
-  CompileOptions copt = {.form_dispatches = true};
+  Artifact *art;
   CpuProgram *p = NULL;
-  KilnStatus st = driver_compile(m, &copt, NULL, 0, NULL, &d);
-  if (!st) st = cpu_lower(m, m->main, (size_t)threads, &p, &d);
+  if (load_or_compile(bo.model, true, false, &art, &m, &d)) return fail(&d);
+  CpuLowerOptions lo = {.threads = (size_t)threads, .packed = art ? art->packed : NULL,
+                        .n_packed = art ? art->n_packed : 0};
+  KilnStatus st = cpu_lower(m, m->main, &lo, &p, &d);
   if (!st) st = cpu_bench(p, &bo, stdout, &d);
   cpu_program_free(p);
-  module_free(m);
+  close_model(art, m);
   return st ? fail(&d) : 0;
 }
 
@@ -411,6 +436,17 @@ static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArg
   return 0;
 }
 
+/* Lowers the dispatch-formed module for this CPU and writes it as a .kiln file. */
+static KilnStatus write_artifact(const Module *m, const char *path, Diag *d) {
+  CpuProgram *p;
+  KilnStatus st = cpu_lower(m, m->main, NULL, &p, d);
+  if (st) return st;
+  st = artifact_write(m, p, path, d);
+  cpu_program_free(p);
+  if (!st) fprintf(stderr, "wrote %s\n", path);
+  return st;
+}
+
 static int cmd_compile(int argc, char **argv) {
   CompileArgs a = {0};
   int rc = parse_compile_args("compile", argc, argv, &a);
@@ -421,8 +457,14 @@ static int cmd_compile(int argc, char **argv) {
   }
   Diag d = {0};
   Module *m;
+  bool artifact = a.out && has_suffix(a.out, ".kiln");
   if (load_model(a.model, &m, &d)) return fail(&d);
+  a.opt.form_dispatches |= artifact;
   KilnStatus st = driver_compile(m, &a.opt, NULL, 0, NULL, &d);
+  if (!st && artifact) {
+    st = write_artifact(m, a.out, &d);
+    a.out = NULL;
+  }
   FILE *out = NULL;
   if (!st && a.out && !(out = fopen(a.out, "w")))
     st = diag_error(&d, KILN_ERR_IO, "%s: cannot write: %s", a.out, strerror(errno));

@@ -31,6 +31,12 @@ KilnStatus interp_run(const Func *f, Tensor *const *inputs, Tensor **outputs, Di
  * need not be zeroed). The compiled backend's fallback for ops it has no kernel for. */
 KilnStatus interp_exec_op(const Op *op, Tensor *const *in, Tensor **out, Diag *d);
 
+/* Source indices and the weight of i1 for each output index of dim `dim` of a RESIZE
+ * (ONNX coordinate transform, nearest rounding, clamping), as the interpreter uses them:
+ * nearest gives i0 = i1 and w = 0. */
+void interp_resize_axis(const OpAttrs *a, int dim, int64_t in, int64_t out, int64_t *i0,
+                        int64_t *i1, double *w);
+
 /* fold.c: evaluates op (all operands CONSTANT ops with data), adding one module constant
  * per result; their indices go to const_out. The FoldOpFn of constant folding. */
 KilnStatus interp_fold_op(Module *m, const Op *op, int *const_out, Diag *d);

@@ -67,6 +67,12 @@ static void build_dim(const OpAttrs *a, int dim, int64_t in, int64_t out, int64_
   }
 }
 
+void interp_resize_axis(const OpAttrs *a, int dim, int64_t in, int64_t out, int64_t *i0,
+                        int64_t *i1, double *w) {
+  DimTab t = {i0, i1, w};
+  build_dim(a, dim, in, out, 1, &t);
+}
+
 /* Blends the 2^k corners of the current output point. */
 static double blend(const float *x, int rank, const DimTab *t, const int64_t *idx) {
   double acc = 0.0;

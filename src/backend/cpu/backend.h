@@ -23,6 +23,19 @@
 
 /* ---- the program ------------------------------------------------------- */
 
+/* Weights already in a microkernel's layout (from a .kiln file), offered to lowering. */
+typedef struct PackedWeight {
+  char ukernel[32];           /* name of the microkernel variant they were packed for */
+  const float *data;
+  uint64_t floats;
+} PackedWeight;
+
+typedef struct CpuLowerOptions {
+  size_t threads;             /* 0 = one per core */
+  const PackedWeight *packed; /* in kernel order; a kernel uses entry i when the name and */
+  int n_packed;               /*   size match what it would pack, else packs itself */
+} CpuLowerOptions;
+
 typedef enum { BUF_ARENA, BUF_CONST, BUF_INPUT, BUF_OUTPUT } BufKind;
 
 /* Storage of one or more values (views share one). */
@@ -40,7 +53,10 @@ typedef enum {
   KERNEL_FUSED,         /* root (optional) + epilogue program */
 } KernelKind;
 
-typedef enum { ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3 } RootKind;
+typedef enum {
+  ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3, ROOT_DWCONV, ROOT_CONV, ROOT_POOL,
+  ROOT_RESIZE
+} RootKind;
 
 /* One operand of an epilogue stage: an earlier epilogue value (same linear index) or a
  * buffer read through the stage's map, folded into per-loop element strides. */
@@ -83,10 +99,21 @@ typedef struct Kernel {
   /* ROOT_GEMM */
   const struct kiln_ukernel *uk;
   int64_t M, N, K, rows_per_chunk;
-  float *packed_b;            /* in the program's memory */
+  const float *packed_b;      /* in the program's memory, or a .kiln file's map */
+  uint64_t packed_floats;
   /* ROOT_DWCONV3X3 */
   struct kiln_f32_dwconv_shape dw;
-  int64_t images;
+  int64_t images;             /* all image-wise roots: batch size */
+  /* ROOT_DWCONV, ROOT_CONV, ROOT_POOL, ROOT_RESIZE: one shape each; in/out image sizes */
+  struct kiln_f32_dwconv2d_shape dw2;
+  struct kiln_f32_conv_shape conv;
+  struct kiln_f32_pool_shape pool;
+  int pool_kind, count_include_pad;
+  struct kiln_f32_resize_shape rs;
+  struct kiln_resize_axis_table rs_h, rs_w;
+  int bilinear;
+  int64_t in_image, out_image;   /* elements per image of operand 0 / the result */
+  int64_t chunks_per_image, units_per_chunk, units; /* rows, or conv pixel tiles */
 } Kernel;
 
 typedef struct CpuProgram {
@@ -140,9 +167,9 @@ KilnStatus cpu_bench(CpuProgram *p, const BenchOptions *opt, FILE *out, Diag *d)
 /* ---- lower.c ----------------------------------------------------------- */
 
 /* Lowers f (dispatch-formed: only constants and dispatches at top level) of module m
- * into a program. m must outlive it. threads: 0 = one per core. */
-KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram **out,
-                     Diag *d);
+ * into a program. m (and opt->packed data) must outlive it. opt may be NULL. */
+KilnStatus cpu_lower(const Module *m, const Func *f, const CpuLowerOptions *opt,
+                     CpuProgram **out, Diag *d);
 void cpu_program_free(CpuProgram *p);
 
 /* ---- memplan.c --------------------------------------------------------- */

@@ -119,6 +119,58 @@ static void dwconv_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
+/* The microkernel epilogue of a conv-like root: its own bias operand (if any) or the
+ * bias peeled from the first stage, and the clamp. */
+static struct kiln_f32_epilogue root_epilogue(const ChunkCtx *x, bool own_bias) {
+  const Kernel *k = x->k;
+  struct kiln_f32_epilogue ep = {NULL, k->ep_lo, k->ep_hi};
+  if (own_bias && k->n_in > 2) ep.bias = (const float *)x->bufs[k->in_buf[2]];
+  if (k->ep_bias_buf >= 0) ep.bias = (const float *)x->bufs[k->ep_bias_buf];
+  return ep;
+}
+
+/* One chunk of an image-wise root (conv: pixel tiles; others: output rows) + epilogue. */
+static void image_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
+  int64_t image = (int64_t)c / k->chunks_per_image, part = (int64_t)c % k->chunks_per_image;
+  size_t u0 = (size_t)(part * k->units_per_chunk);
+  size_t u1 = (size_t)(u0 + (size_t)k->units_per_chunk < (size_t)k->units ? u0 + (size_t)k->units_per_chunk : (size_t)k->units);
+  const float *in = (const float *)x->bufs[k->in_buf[0]] + image * k->in_image;
+  float *out = (float *)x->bufs[k->root_buf] + image * k->out_image;
+  int64_t e0, e1; /* the chunk's elements within the image */
+  switch (k->root) {
+  case ROOT_CONV: {
+    struct kiln_f32_epilogue ep = root_epilogue(x, true);
+    size_t panels = (k->conv.out_c + k->uk->nr - 1) / k->uk->nr, mr = k->uk->mr;
+    size_t pixels = k->conv.out_h * k->conv.out_w;
+    for (size_t j = 0; j < panels; j++)
+      kiln_f32_conv(&k->conv, in, k->packed_b, out, &ep, k->uk, j * (size_t)k->units + u0,
+                    j * (size_t)k->units + u1);
+    e0 = (int64_t)(u0 * mr * k->conv.out_c);
+    e1 = (int64_t)((u1 * mr < pixels ? u1 * mr : pixels) * k->conv.out_c);
+    break;
+  }
+  case ROOT_DWCONV: {
+    struct kiln_f32_epilogue ep = root_epilogue(x, true);
+    kiln_f32_dwconv(&k->dw2, in, (const float *)x->bufs[k->in_buf[1]], out, &ep, k->uk, u0, u1);
+    e0 = (int64_t)(u0 * k->dw2.out_w * k->dw2.channels), e1 = (int64_t)(u1 * k->dw2.out_w * k->dw2.channels);
+    break;
+  }
+  case ROOT_POOL:
+    kiln_f32_pool(&k->pool, k->pool_kind, k->count_include_pad, in, out, k->uk, u0, u1);
+    e0 = (int64_t)(u0 * k->pool.out_w * k->pool.channels), e1 = (int64_t)(u1 * k->pool.out_w * k->pool.channels);
+    break;
+  default: /* ROOT_RESIZE */
+    kiln_f32_resize(&k->rs, k->bilinear, &k->rs_h, &k->rs_w, in, out, k->uk, u0, u1);
+    e0 = (int64_t)(u0 * k->rs.out_w * k->rs.channels), e1 = (int64_t)(u1 * k->rs.out_w * k->rs.channels);
+    break;
+  }
+  if (k->n_stages) epilogue_run(k, x->bufs, image * k->out_image + e0, image * k->out_image + e1);
+  if (t0) trace_chunk(x, t0);
+}
+
 static void epilogue_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   const Kernel *k = x->k;
@@ -163,6 +215,9 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
   switch (k->root) {
   case ROOT_GEMM: parallel(p, gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_DWCONV3X3: parallel(p, dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
+  case ROOT_CONV: case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE:
+    parallel(p, image_chunk, &ctx, k->n_chunks);
+    return KILN_OK;
   case ROOT_REF: {
     int64_t t0 = p->trace ? now_ns() : 0;
     KilnStatus st = run_ref_op(p, k->op, k->in_buf, k->root_buf, NULL, d);

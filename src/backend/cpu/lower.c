@@ -14,6 +14,7 @@
 
 #include "backend/cpu/backend.h"
 #include "dispatch/dispatch.h"
+#include "interp/interp.h"
 
 typedef struct Lower {
   CpuProgram *p;
@@ -21,8 +22,19 @@ typedef struct Lower {
   int *out_index;     /* by Value.id: function result it is bound to, or -1 */
   int cap_bufs, cap_kernels;
   int dispatch;       /* index of the dispatch being lowered */
+  const CpuLowerOptions *opt;
+  int next_packed;    /* next entry of opt->packed to offer */
   Diag *d;
 } Lower;
+
+/* Packed weights for a kernel of microkernel uk: the next prepacked entry when it matches
+ * (name and size), else NULL (and the caller packs). Entries are consumed in order. */
+static const float *take_packed(Lower *L, const struct kiln_ukernel *uk, uint64_t floats) {
+  const CpuLowerOptions *o = L->opt;
+  if (!o || L->next_packed >= o->n_packed) return NULL;
+  const PackedWeight *w = &o->packed[L->next_packed++];
+  return !strcmp(w->ukernel, uk->name) && w->floats == floats ? w->data : NULL;
+}
 
 static KilnStatus nomem(Lower *L) { return diag_error(L->d, KILN_ERR_NOMEM, "out of memory"); }
 
@@ -262,13 +274,18 @@ static bool try_gemm(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
   const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_gemm);
   int64_t M = x->dims[0], K = x->dims[1], N = w->dims[1];
   size_t n = kiln_f32_gemm_packed_b_size((size_t)K, (size_t)N, uk->nr);
-  float *packed = arena_alloc(&L->p->mem, n * sizeof(float));
-  if (!packed) return false;
-  kiln_f32_gemm_pack_b((size_t)K, (size_t)N, uk->nr, c->data, (size_t)N, packed);
+  const float *packed = take_packed(L, uk, n);
+  if (!packed) {
+    float *buf = arena_alloc(&L->p->mem, n * sizeof(float));
+    if (!buf) return false;
+    kiln_f32_gemm_pack_b((size_t)K, (size_t)N, uk->nr, c->data, (size_t)N, buf);
+    packed = buf;
+  }
   k->root = ROOT_GEMM;
   k->uk = uk;
   k->M = M, k->N = N, k->K = K;
   k->packed_b = packed;
+  k->packed_floats = n;
   /* Chunks of rows: enough of them to balance threads, small enough to stay in L2. */
   int64_t mr = (int64_t)uk->mr;
   int64_t tiles = (M + mr - 1) / mr;
@@ -307,9 +324,135 @@ static bool try_dwconv(Lower *L, Kernel *k, const Op *op) {
   return true;
 }
 
+/* Image-wise roots work in chunks of `units` (rows or pixel tiles) per image; enough
+ * chunks to balance the threads, each at least a few rows. */
+static void chunk_images(Lower *L, Kernel *k, int64_t images, int64_t units, int64_t min_units) {
+  int64_t want = max_i64(1, images * units / (int64_t)(4 * L->p->threads));
+  k->images = images;
+  k->units = units;
+  k->units_per_chunk = max_i64(min_i64(min_units, units), min_i64(units, want / max_i64(1, images)));
+  k->chunks_per_image = (units + k->units_per_chunk - 1) / k->units_per_chunk;
+  k->n_chunks = images * k->chunks_per_image;
+}
+
+static bool f32_nhwc(const Op *op) {
+  for (int i = 0; i < op->n_in; i++)
+    if (op->in[i]->type.dtype != KILN_F32) return false;
+  return op->out[0]->type.dtype == KILN_F32 && op->in[0]->type.rank == 4 &&
+         op->out[0]->type.rank == 4;
+}
+
+static void image_sizes(Kernel *k, const Op *op) {
+  const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
+  k->in_image = x->dims[1] * x->dims[2] * x->dims[3];
+  k->out_image = y->dims[1] * y->dims[2] * y->dims[3];
+}
+
+static bool try_conv(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
+  const OpAttrs *a = &op->attrs;
+  if (op->kind != KILN_OP_CONV2D || a->layout != LAYOUT_NHWC || a->groups != 1 || !f32_nhwc(op))
+    return false;
+  const Constant *c = region_arg_const(L->p->module, dispatch, op->in[1]);
+  const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
+  if (!c) return false;
+  struct kiln_f32_conv_shape *s = &k->conv;
+  *s = (struct kiln_f32_conv_shape){
+      (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3], (size_t)y->dims[1],
+      (size_t)y->dims[2], (size_t)y->dims[3], (size_t)a->kernel[0], (size_t)a->kernel[1],
+      (size_t)a->strides[0], (size_t)a->strides[1], (size_t)a->dilations[0],
+      (size_t)a->dilations[1], (size_t)a->pads[0], (size_t)a->pads[1]};
+  const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_conv);
+  size_t n = kiln_f32_conv_packed_w_size(s, uk);
+  const float *packed = take_packed(L, uk, n);
+  if (!packed) {
+    float *buf = arena_alloc(&L->p->mem, n * sizeof(float));
+    if (!buf) return false;
+    kiln_f32_conv_pack_w(s, c->data, buf, uk);
+    packed = buf;
+  }
+  k->root = ROOT_CONV, k->uk = uk, k->packed_b = packed, k->packed_floats = n;
+  image_sizes(k, op);
+  int64_t pixel_tiles = (int64_t)((s->out_h * s->out_w + uk->mr - 1) / uk->mr);
+  chunk_images(L, k, x->dims[0], pixel_tiles, 4);
+  return true;
+}
+
+static bool try_dwconv_general(Lower *L, Kernel *k, const Op *op) {
+  const OpAttrs *a = &op->attrs;
+  if (op->kind != KILN_OP_DEPTHWISE_CONV2D || a->layout != LAYOUT_NHWC || !f32_nhwc(op))
+    return false;
+  const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
+  k->dw2 = (struct kiln_f32_dwconv2d_shape){
+      (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3], (size_t)y->dims[1],
+      (size_t)y->dims[2], (size_t)a->kernel[0], (size_t)a->kernel[1], (size_t)a->strides[0],
+      (size_t)a->strides[1], (size_t)a->dilations[0], (size_t)a->dilations[1],
+      (size_t)a->pads[0], (size_t)a->pads[1]};
+  k->root = ROOT_DWCONV;
+  k->uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_dwconv);
+  image_sizes(k, op);
+  chunk_images(L, k, x->dims[0], y->dims[1], 1);
+  return true;
+}
+
+static bool try_pool(Lower *L, Kernel *k, const Op *op) {
+  const OpAttrs *a = &op->attrs;
+  if (op->kind != KILN_OP_POOL2D || a->layout != LAYOUT_NHWC || !f32_nhwc(op) ||
+      a->dilations[0] != 1 || a->dilations[1] != 1)
+    return false;
+  const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
+  k->pool = (struct kiln_f32_pool_shape){
+      (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3], (size_t)y->dims[1],
+      (size_t)y->dims[2], (size_t)a->kernel[0], (size_t)a->kernel[1], (size_t)a->strides[0],
+      (size_t)a->strides[1], (size_t)a->pads[0], (size_t)a->pads[1], (size_t)a->pads[2],
+      (size_t)a->pads[3]};
+  k->pool_kind = a->pool_kind == POOL_MAX ? KILN_POOL_MAX : KILN_POOL_AVG;
+  k->count_include_pad = a->count_include_pad;
+  k->root = ROOT_POOL;
+  k->uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_pool);
+  image_sizes(k, op);
+  chunk_images(L, k, x->dims[0], y->dims[1], 1);
+  return true;
+}
+
+/* Per-axis tables of an NHWC resize that scales H and W only. */
+static bool resize_table(Lower *L, const Op *op, int dim, struct kiln_resize_axis_table *t) {
+  int64_t in = op->in[0]->type.dims[dim], out = op->out[0]->type.dims[dim];
+  int64_t *i0 = malloc(sizeof *i0 * (size_t)out), *i1 = malloc(sizeof *i1 * (size_t)out);
+  double *w = malloc(sizeof *w * (size_t)out);
+  int32_t *j0 = arena_alloc(&L->p->mem, sizeof *j0 * (size_t)out);
+  int32_t *j1 = arena_alloc(&L->p->mem, sizeof *j1 * (size_t)out);
+  float *lw = arena_alloc(&L->p->mem, sizeof *lw * (size_t)out);
+  bool ok = i0 && i1 && w && j0 && j1 && lw && in <= INT32_MAX;
+  if (ok) interp_resize_axis(&op->attrs, dim, in, out, i0, i1, w);
+  for (int64_t o = 0; ok && o < out; o++) j0[o] = (int32_t)i0[o], j1[o] = (int32_t)i1[o], lw[o] = (float)w[o];
+  free(i0), free(i1), free(w);
+  *t = (struct kiln_resize_axis_table){j0, j1, lw};
+  return ok;
+}
+
+static bool try_resize(Lower *L, Kernel *k, const Op *op) {
+  const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
+  if (op->kind != KILN_OP_RESIZE || !f32_nhwc(op) || x->dims[0] != y->dims[0] ||
+      x->dims[3] != y->dims[3] || y->dims[1] < 1 || y->dims[2] < 1)
+    return false;
+  if (!resize_table(L, op, 1, &k->rs_h) || !resize_table(L, op, 2, &k->rs_w)) return false;
+  k->rs = (struct kiln_f32_resize_shape){(size_t)x->dims[1], (size_t)x->dims[2],
+                                          (size_t)x->dims[3], (size_t)y->dims[1],
+                                          (size_t)y->dims[2]};
+  k->bilinear = op->attrs.resize_mode == RESIZE_LINEAR;
+  k->root = ROOT_RESIZE;
+  k->uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_resize);
+  image_sizes(k, op);
+  chunk_images(L, k, x->dims[0], y->dims[1], 1);
+  return true;
+}
+
 /* Root kernel choice; the epilogue's chunking when the root has none of its own. */
 static void choose_root(Lower *L, Kernel *k, const Op *dispatch) {
-  if (k->op && (try_gemm(L, k, dispatch, k->op) || try_dwconv(L, k, k->op))) return;
+  if (k->op && (try_gemm(L, k, dispatch, k->op) || try_dwconv(L, k, k->op) ||
+                try_dwconv_general(L, k, k->op) || try_conv(L, k, dispatch, k->op) ||
+                try_pool(L, k, k->op) || try_resize(L, k, k->op)))
+    return;
   k->root = k->op ? ROOT_REF : ROOT_NONE;
   int64_t per = max_i64(4096, k->numel / (int64_t)(8 * L->p->threads));
   k->chunk_elems = per;
@@ -400,7 +543,8 @@ static int root_operand(const Fusion *F, const Stage *s) {
  * microkernel, which applies it to each tile in registers; later stages read its value
  * from the root's buffer. */
 static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
-  if ((k->root != ROOT_GEMM && k->root != ROOT_DWCONV3X3) || !k->n_stages) return;
+  bool conv_like = k->root == ROOT_DWCONV3X3 || k->root == ROOT_DWCONV || k->root == ROOT_CONV;
+  if ((k->root != ROOT_GEMM && !conv_like) || !k->n_stages) return;
   Stage *s0 = &k->stages[0];
   int root_arg = root_operand(F, s0), bias_arg = -1;
   float lo = -INFINITY, hi = INFINITY;
@@ -408,9 +552,9 @@ static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
   for (int s = 1; s < k->n_stages; s++)
     if (root_operand(F, &k->stages[s]) != -1) return;
   if (!match_bias_clamp(&s0->op->attrs.body, root_arg, s0->n_in, &bias_arg, &lo, &hi)) return;
-  int64_t channels = k->root == ROOT_GEMM ? k->N : (int64_t)k->dw.channels;
+  int64_t channels = k->root == ROOT_GEMM ? k->N : k->op->out[0]->type.dims[3];
   if (bias_arg >= 0 && (!is_channel_vector(s0, &s0->in[bias_arg], channels) ||
-                        (k->root == ROOT_DWCONV3X3 && k->n_in > 2)))
+                        (conv_like && k->n_in > 2)))
     return;
   if (s0->out_buf >= 0 && s0->out_buf != k->root_buf) {
     if (L->p->bufs[s0->out_buf].nbytes != L->p->bufs[k->root_buf].nbytes) return;
@@ -612,7 +756,8 @@ static KilnStatus check_formed(const Func *f, Diag *d) {
   return KILN_OK;
 }
 
-KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram **out, Diag *d) {
+KilnStatus cpu_lower(const Module *m, const Func *f, const CpuLowerOptions *opt,
+                     CpuProgram **out, Diag *d) {
   *out = NULL;
   KilnStatus st = check_formed(f, d);
   if (st) return st;
@@ -620,9 +765,9 @@ KilnStatus cpu_lower(const Module *m, const Func *f, size_t threads, CpuProgram 
   if (!p) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
   arena_init(&p->mem);
   p->module = m, p->func = f;
-  p->threads = threads ? threads : cpu_core_count();
+  p->threads = opt && opt->threads ? opt->threads : cpu_core_count();
   int n_vals = m->next_value_id;
-  Lower L = {.p = p, .d = d};
+  Lower L = {.p = p, .d = d, .opt = opt};
   L.buf_of = malloc(sizeof(int) * (size_t)(n_vals + 1));
   L.out_index = malloc(sizeof(int) * (size_t)(n_vals + 1));
   if (!L.buf_of || !L.out_index) st = nomem(&L);

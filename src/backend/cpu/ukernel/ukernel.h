@@ -1,5 +1,7 @@
 /* ukernel.h — the CPU microkernel library: run-time ISA detection, the kernel table
- * (kernels.def), f32 GEMM with B pre-packed into NR-wide panels, depthwise NHWC 3x3.
+ * (kernels.def), f32 GEMM with B pre-packed into NR-wide panels, direct NHWC convolution
+ * (weights packed like GEMM's B), depthwise NHWC (3x3 fast path and any KHxKW), NHWC
+ * pooling (max, average) and NHWC resize (nearest, bilinear).
  *
  * Depends on nothing but libc and <immintrin.h> (design.md, dependency rules), so the
  * runtime can link it without the compiler. Sectioned by defining file. */
@@ -54,11 +56,17 @@ struct kiln_f32_epilogue {
 
 /* ---- f32-gemm/: microkernels ---- */
 
-/* Flags of one GEMM microkernel call. */
+/* Flags of one GEMM microkernel call (also of the conv, general depthwise and pooling
+ * microkernels, which split long reductions over several calls the same way). */
 enum {
   KILN_GEMM_ACCUMULATE = 1u << 0, /* c += a*w (else c = a*w) */
   KILN_GEMM_EPILOGUE = 1u << 1,   /* apply bias (if non-NULL) and clamp before storing */
 };
+
+/* Zeros that indirect kernels read for padding taps: KILN_F32_ZERO_FLOATS floats, so
+ * drivers block channels to at most that many per call. Defined in conv.c. */
+enum { KILN_F32_ZERO_FLOATS = 1024 };
+extern const float kiln_f32_zero[KILN_F32_ZERO_FLOATS];
 
 /* c[0:mr, 0:nr] (+)= a[0:mr, 0:kc] * w, with 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1.
  * a: row-major, row stride lda floats. w: one packed panel, kc rows of NR floats
@@ -90,17 +98,85 @@ typedef void kiln_f32_dwconv3x3_ukernel_t(const struct kiln_f32_dwconv_row *rest
                                           const struct kiln_f32_epilogue *restrict ep);
 typedef kiln_f32_dwconv3x3_ukernel_t *kiln_f32_dwconv3x3_ukernel_fn;
 
+/* ---- f32-conv/: microkernels (indirect GEMM) ---- */
+
+/* c[0:mr, 0:nr] (+)= sum over taps t < ks of A_t[0:MR, 0:kc] * W_t, where row i of A_t
+ * is the kc floats at a[t*MR + i] (one input pixel's channels, or kiln_f32_zero for a
+ * padding tap) and W_t is w[t], kc rows of NR floats (a packed panel, zero past nr).
+ * All MR pointers of a tap must be readable (the driver repeats the last pixel for rows
+ * past mr). ks may be 0 (a tile whose taps all lie in the padding): the sum is zero.
+ * c, ldc, ep, flags as the GEMM microkernel; 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1. */
+typedef void kiln_f32_conv_ukernel_t(size_t mr, size_t nr, size_t kc, size_t ks,
+                                     const float *const *restrict a,
+                                     const float *const *restrict w, float *restrict c,
+                                     size_t ldc, const struct kiln_f32_epilogue *restrict ep,
+                                     uint32_t flags);
+typedef kiln_f32_conv_ukernel_t *kiln_f32_conv_ukernel_fn;
+
+/* ---- f32-dwconv/: general depthwise microkernels ---- */
+
+/* For pixels p < `pixels`, channels c < `channels`:
+ *   out[p*out_stride + c] (+)= sum over t < ks of in[p*ks + t][c] * w[t][c]
+ * in: ks tap pointers per pixel (kiln_f32_zero for padding taps); w: ks weight pointers
+ * shared by all pixels. KILN_GEMM_EPILOGUE adds ep->bias[c] (if non-NULL) and clamps;
+ * KILN_GEMM_ACCUMULATE adds to out. ks may be 0. */
+typedef void kiln_f32_dwconv_ukernel_t(size_t pixels, size_t channels, size_t ks,
+                                       const float *const *restrict in,
+                                       const float *const *restrict w, float *restrict out,
+                                       size_t out_stride,
+                                       const struct kiln_f32_epilogue *restrict ep,
+                                       uint32_t flags);
+typedef kiln_f32_dwconv_ukernel_t *kiln_f32_dwconv_ukernel_fn;
+
+/* ---- f32-pool/: microkernels ---- */
+
+/* For pixels p < `pixels`, channels c < `channels`, over the taps in[p*ks + t] (t < ks):
+ *   scale == NULL (max):     out[p*out_stride + c] = max_t in[p*ks + t][c]
+ *   scale != NULL (average): out[p*out_stride + c] = sum_t in[p*ks + t][c], times
+ *                            scale[p] when the flags ask for the epilogue.
+ * KILN_GEMM_ACCUMULATE combines with out (max, or +), so long windows split into calls.
+ * Requires ks >= 1 (max has no identity the driver wants to store). */
+typedef void kiln_f32_pool_ukernel_t(size_t pixels, size_t channels, size_t ks,
+                                     const float *const *restrict in,
+                                     const float *restrict scale, float *restrict out,
+                                     size_t out_stride, uint32_t flags);
+typedef kiln_f32_pool_ukernel_t *kiln_f32_pool_ukernel_fn;
+
+/* ---- f32-resize/: bilinear row microkernels ---- */
+
+/* One output row of a bilinear NHWC resize: for ow < out_w, c < channels, with
+ * a = row0[i0[ow]*channels + c], b = row0[i1[ow]*channels + c] (d, e: same in row1),
+ *   top    = a*(1-lw[ow]) + b*lw[ow]
+ *   bottom = d*(1-lw[ow]) + e*lw[ow]
+ *   out[ow*channels + c] = top*(1-lh) + bottom*lh
+ * each product and sum rounded to f32 separately (no FMA: every variant gives the same
+ * bits; the library is built as ISO C11, where GCC does not contract a*b+c). */
+typedef void kiln_f32_resize_ukernel_t(size_t out_w, size_t channels,
+                                       const float *restrict row0, const float *restrict row1,
+                                       float lh, const int32_t *restrict i0,
+                                       const int32_t *restrict i1, const float *restrict lw,
+                                       float *restrict out);
+typedef kiln_f32_resize_ukernel_t *kiln_f32_resize_ukernel_fn;
+
 /* ---- select.c: the table and the dispatcher ---- */
 
 enum kiln_ukernel_op {
   KILN_UKERNEL_OP_f32_gemm,
   KILN_UKERNEL_OP_f32_dwconv3x3,
+  KILN_UKERNEL_OP_f32_conv,
+  KILN_UKERNEL_OP_f32_dwconv,
+  KILN_UKERNEL_OP_f32_pool,
+  KILN_UKERNEL_OP_f32_resize,
   KILN_UKERNEL_OP_COUNT
 };
 
 union kiln_ukernel_fn {
   kiln_f32_gemm_ukernel_fn f32_gemm;
   kiln_f32_dwconv3x3_ukernel_fn f32_dwconv3x3;
+  kiln_f32_conv_ukernel_fn f32_conv;
+  kiln_f32_dwconv_ukernel_fn f32_dwconv;
+  kiln_f32_pool_ukernel_fn f32_pool;
+  kiln_f32_resize_ukernel_fn f32_resize;
 };
 
 struct kiln_ukernel {
@@ -171,6 +247,95 @@ size_t kiln_dwconv3x3_out_size(size_t in, size_t pad_begin, size_t pad_end, size
 void kiln_f32_dwconv3x3(const struct kiln_f32_dwconv_shape *shape, const float *in,
                         const float *w, float *out, const struct kiln_f32_epilogue *ep,
                         const struct kiln_ukernel *kernel, size_t row_begin, size_t row_end);
+
+/* Generic form of the above for a KxK window: (in + pad_begin + pad_end -
+ * dilation*(kernel-1) - 1) / stride + 1, or 0 when the window does not fit. */
+size_t kiln_conv_out_size(size_t in, size_t pad_begin, size_t pad_end, size_t kernel,
+                          size_t stride, size_t dilation);
+
+/* Depthwise NHWC conv with any KHxKW window (the 3x3 kernels above are the fast path;
+ * this one is general and slower). */
+struct kiln_f32_dwconv2d_shape {
+  size_t in_h, in_w, channels, out_h, out_w, kh, kw;
+  size_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left;
+};
+
+/* Output rows [row_begin, row_end) of one image: in[in_h][in_w][C], w[kh][kw][C],
+ * out[out_h][out_w][C], out = clamp(conv + bias) (ep as kiln_f32_dwconv3x3). `kernel`
+ * is an f32_dwconv variant. Input rows wholly in the padding are skipped; padding
+ * columns read zeros. */
+void kiln_f32_dwconv(const struct kiln_f32_dwconv2d_shape *shape, const float *in,
+                     const float *w, float *out, const struct kiln_f32_epilogue *ep,
+                     const struct kiln_ukernel *kernel, size_t row_begin, size_t row_end);
+
+/* ---- conv.c: direct NHWC convolution (groups = 1) ---- */
+
+struct kiln_f32_conv_shape {
+  size_t in_h, in_w, in_c, out_h, out_w, out_c, kh, kw, stride_h, stride_w, dilation_h,
+      dilation_w, pad_top, pad_left;
+};
+
+/* Floats of the packed weights for `kernel` (an f32_conv variant): ceil(F/nr) panels of
+ * kh*kw*C rows of nr floats. */
+size_t kiln_f32_conv_packed_w_size(const struct kiln_f32_conv_shape *s,
+                                   const struct kiln_ukernel *kernel);
+/* Packs w_hwcf[kh][kw][C][F] into NR-wide output-channel panels (GEMM's pack_b with
+ * K = kh*kw*C, N = F): panel p holds channels [p*nr, p*nr+nr) as (kh, kw, c) rows.
+ * Done at compile time. */
+void kiln_f32_conv_pack_w(const struct kiln_f32_conv_shape *s, const float *w_hwcf,
+                          float *packed, const struct kiln_ukernel *kernel);
+/* Tiles of one image: ceil(out_h*out_w / mr) * ceil(F / nr). A tile is mr consecutive
+ * output pixels (in row-major (oh, ow) order, so a tile may wrap to the next row) times
+ * nr output channels; tile t covers pixel tile t % m_tiles of channel panel t / m_tiles. */
+size_t kiln_f32_conv_tile_count(const struct kiln_f32_conv_shape *s,
+                                const struct kiln_ukernel *kernel);
+/* Tiles [tile_begin, tile_end) of one image: in[in_h][in_w][in_c] -> out[out_h][out_w]
+ * [out_c], out = clamp(conv + bias). Taps that fall in the padding for every pixel of a
+ * tile are skipped (dilated convs on small maps: most of them); others read zeros. */
+void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
+                   const float *packed_w, float *out, const struct kiln_f32_epilogue *ep,
+                   const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end);
+
+/* ---- pool.c: NHWC pooling ---- */
+
+/* dilation 1. pad_bottom/pad_right matter only for average with count_include_pad. */
+struct kiln_f32_pool_shape {
+  size_t in_h, in_w, channels, out_h, out_w, kh, kw, stride_h, stride_w;
+  size_t pad_top, pad_left, pad_bottom, pad_right;
+};
+enum { KILN_POOL_MAX = 0, KILN_POOL_AVG = 1 };
+
+/* Output rows [row_begin, row_end) of one image, in[in_h][in_w][C] -> out[out_h][out_w]
+ * [C], with `kernel` an f32_pool variant. kind KILN_POOL_MAX: padding is ignored (ONNX:
+ * -inf). KILN_POOL_AVG: the sum over the window's inputs divided by the window's size
+ * clipped to the padded input (count_include_pad, as ONNX Runtime) or by the number of
+ * inputs in it. A window with no input element gives 0. Global average pooling: kh =
+ * in_h, kw = in_w, no padding, out 1x1. */
+void kiln_f32_pool(const struct kiln_f32_pool_shape *shape, int kind, int count_include_pad,
+                   const float *in, float *out, const struct kiln_ukernel *kernel,
+                   size_t row_begin, size_t row_end);
+
+/* ---- resize.c: NHWC resize from per-axis tables ---- */
+
+/* Per output index o of one axis: source indices i0[o], i1[o] (in range) and the weight
+ * lambda[o] of i1 (nearest uses i0 only). The caller computes them from the ONNX
+ * coordinate transform and rounding mode. */
+struct kiln_resize_axis_table {
+  const int32_t *i0, *i1;
+  const float *lambda;
+};
+struct kiln_f32_resize_shape {
+  size_t in_h, in_w, channels, out_h, out_w;
+};
+
+/* Output rows [row_begin, row_end) of one image. bilinear: the f32 formula of
+ * kiln_f32_resize_ukernel_t with row0 = input row h->i0[oh], row1 = h->i1[oh],
+ * lh = h->lambda[oh] (`kernel`, an f32_resize variant, computes it). Nearest:
+ * out[oh][ow] = in[h->i0[oh]][w->i0[ow]] (a copy; `kernel` is unused, may be NULL). */
+void kiln_f32_resize(const struct kiln_f32_resize_shape *shape, int bilinear,
+                     const struct kiln_resize_axis_table *h,
+                     const struct kiln_resize_axis_table *w, const float *in, float *out,
+                     const struct kiln_ukernel *kernel, size_t row_begin, size_t row_end);
 
 /* ---- kernel prototypes, from kernels.def ---- */
 

@@ -1,0 +1,142 @@
+/* conv.c — the direct NHWC convolution driver (indirect GEMM): a tile is MR consecutive
+ * output pixels x NR output channels; for each kernel tap the driver hands the
+ * microkernel one input-pixel pointer per tile row (the zero buffer where the tap lands
+ * in the padding) and the tap's rows of the packed weights. No im2col buffer: the
+ * microkernel reads the activations in place.
+ *
+ * Loop order: channel panel, input-channel block, pixel tile, so the weights of one
+ * (panel, block) -- all taps -- stay in L2 across the pixel tiles of the range. */
+#include "backend/cpu/ukernel/ukernel.h"
+
+#include <assert.h>
+#include <math.h>
+
+const float kiln_f32_zero[KILN_F32_ZERO_FLOATS];
+
+enum {
+  L2_W_BYTES = 192 * 1024, /* weights of one (panel, channel block) over all taps */
+  TAPS_MAX = 64,           /* taps per microkernel call; more are split over calls */
+  MR_MAX = 16,             /* largest conv mr in kernels.def */
+};
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+size_t kiln_f32_conv_packed_w_size(const struct kiln_f32_conv_shape *s,
+                                   const struct kiln_ukernel *kernel) {
+  assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_conv);
+  return kiln_f32_gemm_packed_b_size(s->kh * s->kw * s->in_c, s->out_c, kernel->nr);
+}
+
+void kiln_f32_conv_pack_w(const struct kiln_f32_conv_shape *s, const float *w_hwcf,
+                          float *packed, const struct kiln_ukernel *kernel) {
+  assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_conv);
+  /* hwcf is a [kh*kw*C][F] matrix whose rows are ordered (kh, kw, c): GEMM's B. */
+  kiln_f32_gemm_pack_b(s->kh * s->kw * s->in_c, s->out_c, kernel->nr, w_hwcf, s->out_c,
+                       packed);
+}
+
+size_t kiln_f32_conv_tile_count(const struct kiln_f32_conv_shape *s,
+                                const struct kiln_ukernel *kernel) {
+  assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_conv);
+  const size_t M = s->out_h * s->out_w;
+  return (M + kernel->mr - 1) / kernel->mr * ((s->out_c + kernel->nr - 1) / kernel->nr);
+}
+
+/* One tile (pixels [p0, p0+mcur), the panel at w_panel) over input channels
+ * [c0, c0+kc): builds the tap pointers and calls the microkernel, in groups of
+ * TAPS_MAX taps. first: no earlier call wrote the tile; last: apply the epilogue. */
+static void conv_tile(const struct kiln_f32_conv_shape *s, const float *in,
+                      const float *w_panel, float *c, size_t p0, size_t mcur, size_t ncur,
+                      size_t c0, size_t kc, int first, int last, int need_ep,
+                      const struct kiln_f32_epilogue *ep, const struct kiln_ukernel *kernel) {
+  const size_t mr = kernel->mr, C = s->in_c;
+  const size_t M = s->out_h * s->out_w;
+  /* Top-left input coordinate of each row's window (rows past mcur repeat the last). */
+  ptrdiff_t ih0[MR_MAX], iw0[MR_MAX];
+  for (size_t r = 0; r < mr; r++) {
+    const size_t p = min_size(p0 + r, M - 1), oh = p / s->out_w, ow = p % s->out_w;
+    ih0[r] = (ptrdiff_t)(oh * s->stride_h) - (ptrdiff_t)s->pad_top;
+    iw0[r] = (ptrdiff_t)(ow * s->stride_w) - (ptrdiff_t)s->pad_left;
+  }
+  /* Small C (a stem conv has C = 3): taps along a kernel row read consecutive pixels,
+   * and their weight rows (kw, c) are consecutive in the panel, so when the tile's whole
+   * kernel rows lie inside the image horizontally, one tap of kw*C channels replaces kw
+   * taps of C: longer microkernel loops, fewer pointers. */
+  size_t kw_step = 1, kc_tap = kc;
+  if (s->dilation_w == 1 && kc == C && s->kw * C <= KILN_F32_ZERO_FLOATS && s->kw > 1) {
+    int inside = 1;
+    for (size_t r = 0; r < mr; r++)
+      inside &= iw0[r] >= 0 && iw0[r] + (ptrdiff_t)s->kw <= (ptrdiff_t)s->in_w;
+    if (inside)
+      kw_step = s->kw, kc_tap = s->kw * C;
+  }
+  const float *a[TAPS_MAX * MR_MAX], *w[TAPS_MAX];
+  size_t n = 0; /* taps gathered, not yet passed to the microkernel */
+  uint32_t flags = first ? 0 : KILN_GEMM_ACCUMULATE;
+  for (size_t kh = 0; kh < s->kh; kh++) {
+    for (size_t kw = 0; kw < s->kw; kw += kw_step) {
+      const ptrdiff_t dh = (ptrdiff_t)(kh * s->dilation_h), dw = (ptrdiff_t)(kw * s->dilation_w);
+      const float **ap = a + n * mr; /* n < TAPS_MAX: a full group was flushed */
+      int any = 0;
+      for (size_t r = 0; r < mr; r++) {
+        const ptrdiff_t ih = ih0[r] + dh, iw = iw0[r] + dw;
+        const int inside = ih >= 0 && ih < (ptrdiff_t)s->in_h && iw >= 0 && iw < (ptrdiff_t)s->in_w;
+        ap[r] = inside ? in + ((size_t)ih * s->in_w + (size_t)iw) * C + c0 : kiln_f32_zero;
+        any |= inside;
+      }
+      if (!any)
+        continue; /* the tap lies in the padding for the whole tile: skip its FLOPs */
+      w[n++] = w_panel + ((kh * s->kw + kw) * C + c0) * kernel->nr;
+      if (n == TAPS_MAX && (kh + 1 < s->kh || kw + 1 < s->kw)) {
+        /* A full group, and more taps may follow. (If all that follow are skipped, the
+         * final call below has none: it only applies the epilogue.) */
+        kernel->fn.f32_conv(mcur, ncur, kc_tap, n, a, w, c, s->out_c, ep, flags);
+        flags = KILN_GEMM_ACCUMULATE;
+        n = 0;
+      }
+    }
+  }
+  if (last && need_ep)
+    flags |= KILN_GEMM_EPILOGUE;
+  kernel->fn.f32_conv(mcur, ncur, kc_tap, n, a, w, c, s->out_c, ep, flags);
+}
+
+void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
+                   const float *packed_w, float *out, const struct kiln_f32_epilogue *ep,
+                   const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end) {
+  assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_conv && kernel->mr <= MR_MAX);
+  assert(s && in && packed_w && out && ep && s->in_c >= 1);
+  assert(s->stride_h >= 1 && s->stride_w >= 1 && s->dilation_h >= 1 && s->dilation_w >= 1);
+  const size_t mr = kernel->mr, nr = kernel->nr, C = s->in_c, F = s->out_c;
+  const size_t M = s->out_h * s->out_w, m_tiles = (M + mr - 1) / mr;
+  assert(tile_end <= kiln_f32_conv_tile_count(s, kernel));
+  if (tile_begin >= tile_end)
+    return;
+  const int need_ep = ep->bias || ep->min > -INFINITY || ep->max < INFINITY;
+
+  /* Input-channel blocks of balanced size: all taps' weights of a block fit L2_W_BYTES,
+   * and a block is at most the zero buffer. */
+  const size_t taps = s->kh * s->kw;
+  const size_t kc_max = min_size(KILN_F32_ZERO_FLOATS,
+                                 max_size(16, L2_W_BYTES / (taps * nr * sizeof(float))));
+  const size_t c_blocks = (C + kc_max - 1) / kc_max, kc = (C + c_blocks - 1) / c_blocks;
+
+  const size_t nt_first = tile_begin / m_tiles, nt_last = (tile_end - 1) / m_tiles;
+  for (size_t j = nt_first; j <= nt_last; j++) {
+    const size_t lo = j == nt_first ? tile_begin % m_tiles : 0;
+    const size_t hi = j == nt_last ? (tile_end - 1) % m_tiles + 1 : m_tiles;
+    const size_t n0 = j * nr, ncur = min_size(nr, F - n0);
+    const float *w_panel = packed_w + j * taps * C * nr;
+    const struct kiln_f32_epilogue tile_ep = {
+        .bias = ep->bias ? ep->bias + n0 : NULL, .min = ep->min, .max = ep->max};
+    for (size_t c0 = 0; c0 < C; c0 += kc) {
+      const size_t kcur = min_size(kc, C - c0);
+      for (size_t i = lo; i < hi; i++) {
+        const size_t p0 = i * mr;
+        conv_tile(s, in, w_panel, out + p0 * F + n0, p0, min_size(mr, M - p0), ncur, c0,
+                  kcur, c0 == 0, c0 + kcur == C, need_ep, &tile_ep, kernel);
+      }
+    }
+  }
+}
