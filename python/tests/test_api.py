@@ -86,14 +86,14 @@ def test_error_missing_file(tmp_path):
 
 def test_error_garbage_bytes(tmp_path):
     garbage = np.random.default_rng(3).integers(0, 256, 1000, dtype=np.uint8).tobytes()
-    with raises(".") as e:
+    with raises("not a valid ONNX model") as e:
         kiln.compile(garbage)
-    assert e.value.status == "invalid" and len(e.value.message) > 10
+    assert e.value.status == "invalid"
     with raises("."):
         kiln.compile(b"")
     path = tmp_path / "garbage.onnx"
     path.write_bytes(garbage)
-    with raises("garbage.onnx"):
+    with raises("not a valid ONNX model"):
         kiln.compile(path)
 
 
