@@ -134,3 +134,9 @@ def kiln():
     """The kiln package (installed, or python/ with KILN_LIBRARY)."""
     import kiln as k
     return k
+
+
+def pytest_report_header(config):
+    import kiln as k
+    return [f"kiln package: {Path(k.__file__).parent}", f"kiln library: {k.library_path()}",
+            f"suite models: {model_dir()}"]

@@ -129,3 +129,31 @@ def test_compile_in_threads():
     finally:
         for m in models:
             m.close()
+
+
+def test_gil_released_while_running():
+    """While one thread is inside a long library call, another Python thread keeps
+    running: the call released the GIL (ctypes.CDLL, not PyDLL)."""
+    import ctypes
+    import time
+    from kiln import _capi
+    assert not isinstance(_capi.lib(), ctypes.PyDLL)
+    path = suite_model("resnet50")
+    with kiln.compile(path, threads=1) as m:
+        t0 = time.perf_counter()
+        m.bench(iterations=1)
+        one = time.perf_counter() - t0  # warm-up runs + 1 timed run
+        iterations = max(1, int(1.0 / max(one / 4, 1e-3)))  # about a second in C
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (m.bench(iterations=iterations), done.set()))
+        gaps, last = [], time.perf_counter()
+        start = last
+        worker.start()
+        while not done.is_set():
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+        worker.join()
+        total = time.perf_counter() - start
+    # Holding the GIL would stall this loop for the whole call (one gap ~ total).
+    assert total > 0.2 and max(gaps) < 0.5 * total, (total, max(gaps))
