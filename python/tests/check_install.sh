@@ -7,7 +7,7 @@ set -euo pipefail
 root=$1 work=$2
 rm -rf "$work" && mkdir -p "$work"
 /usr/bin/python3 -m venv --system-site-packages "$work/venv"
-"$work/venv/bin/pip" install -q "$root/python"
+CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} "$work/venv/bin/pip" install -q "$root/python"
 cd "$work"
 env -u KILN_LIBRARY "$work/venv/bin/python" - <<'PY'
 import os, pathlib
