@@ -19,3 +19,7 @@ echo "== kiln run $model --random-inputs 1"
 build/kiln run "$model" --random-inputs 1 --output-dir build/demo
 echo "== kiln report $model (last rows and totals; the graph is in build/demo/dispatches.svg)"
 build/kiln report "$model" --graph=build/demo/dispatches.svg | tail -n 14
+echo "== kiln compile $model -o build/demo/model.kiln, then kiln bench on it (2 threads)"
+build/kiln compile "$model" -o build/demo/model.kiln
+build/kiln bench build/demo/model.kiln --threads 2 --iterations 10 --trace=build/demo/trace.json | head -n 12
+echo "(per-dispatch Chrome trace of one run: build/demo/trace.json, open it in https://ui.perfetto.dev)"

@@ -414,6 +414,7 @@ static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArg
     else if ((v = flag_value(argc, argv, &i, "--seed"))) a->opt.seed = strtoull(v, NULL, 10);
     else if ((v = flag_value(argc, argv, &i, "--elide-above"))) a->opt.print.elide_above = atoll(v);
     else if ((v = flag_value(argc, argv, &i, "-o"))) a->out = v;
+    else if ((v = flag_value(argc, argv, &i, "--target"))) a->opt.target = v;
     else if (!strcmp(argv[i], "--print-ir-after-all")) a->opt.print_after_all = true;
     else if (!strcmp(argv[i], "--verify-each")) a->opt.verify_each = true;
     else if (!strcmp(argv[i], "--timing")) a->opt.timing = true;
@@ -430,6 +431,9 @@ static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArg
     else a->model = argv[i];
   }
   if (!a->model && !a->list) return usage_error(cmd, "%s", "missing MODEL");
+  Target t;
+  Diag d = {0};
+  if (a->opt.target && target_parse(a->opt.target, &t, &d)) return fail(&d); /* before loading */
   a->opt.form_dispatches |= a->dump_dir || a->opt.dispatch.fuse_multi_use ||
                             a->opt.dispatch.fuse_conv_chains ||
                             (a->opt.print_after && !strcmp(a->opt.print_after, DISPATCH_PASS_NAME));
@@ -551,7 +555,7 @@ static const Command commands[] = {
    "                     handles (default 16)\n"
    "  --emit-resources   also print the elided data (dialect_resources section)\n"},
   {"compile", cmd_compile, "run the optimization pipeline (debug flags: print and verify passes)",
-   "usage: kiln compile MODEL [-o OUT.mlir] [--emit-ir] [--stats] [--passes=P1,P2,...]\n"
+   "usage: kiln compile MODEL [-o OUT.mlir] [--emit-ir] [--stats] [--passes=P1,P2,...] [--target=T]\n"
    "                          [--print-ir-before=PASS] [--print-ir-after=PASS]\n"
    "                          [--print-ir-after-all] [--verify-each] [--timing]\n"
    "       kiln compile --list-passes\n"
@@ -571,7 +575,11 @@ static const Command commands[] = {
    "                          dispatch-formation for --print-ir-after / --verify-each)\n"
    "  --fuse-multi-use        with it: fuse consumers of multi-use values, clone multi-use\n"
    "                          elementwise producers into each region (implies the above)\n"
-   "  --fuse-conv-chains      inverted-residual blocks as one region (not implemented yet)\n"
+   "  --fuse-conv-chains      with it: each inverted-residual block (1x1 expand, depthwise,\n"
+   "                          squeeze-excitation, 1x1 project, residual add) as one region\n"
+   "  --target=T              pad convs/matmuls to target T's tile sizes (pad-to-intrinsic):\n"
+   "                          x86-avx2, x86-avx512, npu-4x4x8-c4, or\n"
+   "                          custom:ow=N,oc=N,ic=N,cores=N (missing keys: 1)\n"
    "  --dump-dispatches=DIR   write each dispatch as DIR/<name>.mlir (implies\n"
    "                          --form-dispatches)\n"
    "  --stats                 print op counts after the pipeline as JSON: transposes\n"
@@ -583,7 +591,7 @@ static const Command commands[] = {
    "relative L2 change of the outputs on random inputs. Exit 1 names the failing pass.\n"},
   {"report", cmd_report, "form dispatches and print one row per dispatch, with totals",
    "usage: kiln report MODEL [--json] [--graph=FILE.svg|FILE.dot] [--why-not-fused]\n"
-   "                         [--fuse-multi-use] [compile options]\n"
+   "                         [--fuse-multi-use] [--fuse-conv-chains] [--target=T] [compile options]\n"
    "Optimizes the model, forms dispatch regions and prints per dispatch: its IREE-style\n"
    "name, root, FLOPs, bytes read (activations, weights) and written across its boundary\n"
    "and its fused ops; then totals: dispatches, data-movement-only dispatches, transposes\n"

@@ -81,8 +81,7 @@ static KilnStatus finish_model(Module *m, Artifact *art, const kiln_options *opt
 
 static KilnStatus compile_module(Module *m, const kiln_options *opt, kiln_model **out,
                                  Diag *d) {
-  CompileOptions co = {.form_dispatches = true};
-  (void)opt; /* opt->target: pad-to-intrinsic targets are a compile option of the driver */
+  CompileOptions co = {.form_dispatches = true, .target = opt ? opt->target : NULL};
   KilnStatus st = driver_compile(m, &co, NULL, 0, NULL, d);
   if (st) {
     module_free(m);

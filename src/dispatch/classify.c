@@ -91,12 +91,40 @@ static void kind_part(const Op *op, char *buf, size_t n) {
   }
 }
 
+int dispatch_count_roots(const Func *region) {
+  int n = 0;
+  for (const Op *op = region->first; op; op = op->next) n += dispatch_is_root(op);
+  return n;
+}
+
+void dispatch_roots_label(const Func *region, char *buf, size_t n) {
+  size_t k = 0;
+  buf[0] = 0;
+  for (const Op *op = region->first; op && k + 1 < n; op = op->next) {
+    if (!dispatch_is_root(op)) continue;
+    char l[160];
+    dispatch_op_label(op, l, sizeof l);
+    k += (size_t)snprintf(buf + k, n - k, "%s%s", k ? "+" : "", l);
+  }
+}
+
+/* The op a chain of several roots (--fuse-conv-chains) is named after: its first conv
+ * with a window (the depthwise of an inverted-residual block), else its first root. */
+static const Op *chain_main_op(const Func *region) {
+  for (const Op *op = region->first; op; op = op->next)
+    if (op->kind == KILN_OP_DEPTHWISE_CONV2D || (op->kind == KILN_OP_CONV2D && op->attrs.kernel[0] * op->attrs.kernel[1] > 1))
+      return op;
+  return dispatch_main_op(region);
+}
+
 void dispatch_make_name(const Func *region, int index, char *buf, size_t n) {
-  const Op *op = dispatch_main_op(region);
+  bool chain = dispatch_count_roots(region) > 1;
+  const Op *op = chain ? chain_main_op(region) : dispatch_main_op(region);
   char kind[96] = "empty", shape[128] = "scalar";
   const char *dt = "f32";
   if (op) {
-    kind_part(op, kind, sizeof kind);
+    if (chain) memcpy(kind, "conv_chain_", sizeof "conv_chain_");
+    kind_part(op, kind + (chain ? strlen(kind) : 0), sizeof kind - (chain ? strlen(kind) : 0));
     const TensorType *t = op->n_out ? &op->out[0]->type : &op->in[0]->type;
     shape_str(t, shape, sizeof shape);
     dt = dtype_name(t->dtype);

@@ -37,14 +37,16 @@ typedef struct DispatchExplain {
 typedef struct DispatchOptions {
   bool fuse_multi_use;        /* fuse consumers of multi-use values (multiple results) and
                                  clone multi-use elementwise producers into each region */
-  bool fuse_conv_chains;      /* inverted-residual chains as one region: not implemented */
+  bool fuse_conv_chains;      /* inverted-residual blocks (1x1 expand, depthwise, optional
+                                 squeeze-excitation, 1x1 project, residual add) as one
+                                 region with several roots (form_regions.c) */
   DispatchExplain *explain;   /* optional: receives the why-not-fused rows */
 } DispatchOptions;
 
 /* ---- form_regions.c ------------------------------------------------------ */
 
 /* Groups f's ops into dispatch regions (see the top of this file). Numerically the
- * function is unchanged. Errors: an option that is not implemented. */
+ * function is unchanged. Never fails today (the status is for future options). */
 KilnStatus dispatch_form_regions(Func *f, const DispatchOptions *opt, Diag *d);
 void dispatch_explain_free(DispatchExplain *e);
 
@@ -57,7 +59,12 @@ bool dispatch_generic_computes(const Op *op);
 bool dispatch_is_data_movement(const Op *dispatch);
 /* The op a dispatch is named after: its root, else its first computing op, else its first op. */
 const Op *dispatch_main_op(const Func *region);
-/* IREE-style name, e.g. "dispatch_12_conv_nhwc_3x3_1x129x129x144_f32". */
+/* Roots in a region (more than one: a --fuse-conv-chains chain). */
+int dispatch_count_roots(const Func *region);
+/* The roots of a region joined by '+', e.g. "matmul+depthwise_conv_2d+matmul". */
+void dispatch_roots_label(const Func *region, char *buf, size_t n);
+/* IREE-style name, e.g. "dispatch_12_conv_nhwc_3x3_1x129x129x144_f32"; a chain of several
+ * roots is named after its depthwise conv: "dispatch_3_conv_chain_depthwise_conv_...". */
 void dispatch_make_name(const Func *region, int index, char *buf, size_t n);
 /* 2*MACs for convs and matmuls, one per window element for pools, body instructions per
  * loop iteration for generics; 0 for data movement. */

@@ -370,11 +370,15 @@ static int clone_into(Former *F, int pi, Op *C, int g) {
   return ci;
 }
 
-/* Reshapes are views (no data moves): always cloned into every region that reads them.
+/* Reshapes are views (no data moves), and so, inside a fused kernel, are zero pads and
+ * slices (the consumer reads the source with shifted bounds; a pad's lanes outside it are
+ * constants): always cloned into every region that reads them — e.g. the zero pad that
+ * pad-to-intrinsic puts before several convs reading one tensor (CSE merged the copies).
  * Other fusable producers with several uses only with --fuse-multi-use (recomputation). */
 static bool clonable(const Former *F, const Op *P, int pi) {
   bool view = P->kind == KILN_OP_RESHAPE || P->kind == KILN_OP_COLLAPSE_SHAPE ||
-              P->kind == KILN_OP_EXPAND_SHAPE;
+              P->kind == KILN_OP_EXPAND_SHAPE || P->kind == KILN_OP_EXTRACT_SLICE ||
+              (P->kind == KILN_OP_PAD && P->attrs.pad_mode == PAD_CONSTANT);
   return F->grp[pi] == NO_GROUP && (view || (F->opt->fuse_multi_use && producer_kind_ok(P)));
 }
 
@@ -420,6 +424,182 @@ static void form_groups(Former *F) {
     fuse_consumers(F, g);
     fuse_producers(F, g);
   }
+}
+
+/* ---- conv chains (--fuse-conv-chains) --------------------------------------------- *
+ * An inverted-residual block — 1x1 expand (a matmul after conv1x1-to-matmul, or a 1x1
+ * conv), depthwise conv, 1x1 project, each with its fused epilogue, the residual add in the
+ * project's region — becomes one region with several roots, so that a backend can compute
+ * it tile by tile and the wide expanded tensor never goes to memory. Found on the group
+ * graph after the one-root formation: from each depthwise group D,
+ *   - P, the project: the first group after D (program order) rooted at a matmul or 1x1
+ *     conv over every pixel of D's output (not a squeeze-and-excitation matmul on the
+ *     pooled vector) that post-dominates D: every edge leaving D or a group between them (reachable
+ *     from D and reaching P, e.g. a squeeze-and-excitation pool and its two matmuls)
+ *     enters a group between them or P; at most MAX_BETWEEN groups in between, none of
+ *     them rooted at a conv (so a chain never spans two blocks);
+ *   - E, the expand: the group that produces D's input when it is rooted at a matmul or
+ *     1x1 conv and feeds only D; without one (a block with no expansion) the chain starts
+ *     at D.
+ * Merging {E, D, between, P} cannot make the group graph cyclic: E's edges all enter D,
+ * and every edge leaving D and the groups between enters the set, so no path leaves the
+ * set and comes back. */
+
+enum { MAX_BETWEEN = 4 };
+
+static const Op *group_root(const Former *F, int g) { return F->ops[F->seed[g]]; }
+
+static bool is_pointwise_root(const Op *op) {
+  if (op->kind == KILN_OP_MATMUL) return true;
+  return op->kind == KILN_OP_CONV2D && op->attrs.kernel[0] == 1 && op->attrs.kernel[1] == 1 &&
+         op->attrs.groups == 1;
+}
+
+/* Pixels (rows of the matmul, N*H*W of a conv) a pointwise root runs over. */
+static int64_t pointwise_pixels(const Op *op) {
+  const TensorType *x = &op->in[0]->type;
+  int64_t n = type_numel(x);
+  return x->rank ? n / (x->dims[x->rank - 1] ? x->dims[x->rank - 1] : 1) : n;
+}
+
+/* A project candidate runs over every pixel of the depthwise output: this tells it from
+ * the matmuls of a squeeze-and-excitation on the pooled vector, which also post-dominate
+ * the depthwise when the excitation's multiply joined their region. */
+static bool covers_pixels(const Op *pw, const Op *dw) {
+  const TensorType *y = &dw->out[0]->type;
+  return pointwise_pixels(pw) >= type_numel(y) / (y->dims[y->rank - 1] ? y->dims[y->rank - 1] : 1);
+}
+
+static bool is_conv_root(const Op *op) {
+  return op->kind == KILN_OP_CONV2D || op->kind == KILN_OP_DEPTHWISE_CONV2D ||
+         op->kind == KILN_OP_CONV_TRANSPOSE2D;
+}
+
+/* adj[h*G+g] = 1 when a value of group h is read by group g. */
+static char *group_edges(const Former *F) {
+  size_t G = (size_t)F->n_groups;
+  char *adj = calloc(G * G + 1, 1);
+  KILN_ASSERT(adj);
+  for (int i = 0; i < F->n; i++) {
+    int g = F->grp[i];
+    if (g < 0) continue;
+    for (int k = 0; k < F->ops[i]->n_in; k++) {
+      int h = grp_of(F, F->ops[i]->in[k]->def);
+      if (h >= 0 && h != g) adj[(size_t)h * G + (size_t)g] = 1;
+    }
+  }
+  return adj;
+}
+
+/* in[] = groups reachable from g (g excluded) following adj forward (or backward). */
+static void reach(const Former *F, const char *adj, int g, bool forward, char *in) {
+  int G = F->n_groups, *stack = xrealloc(NULL, sizeof *stack * (size_t)G), sp = 0;
+  memset(in, 0, (size_t)G);
+  stack[sp++] = g;
+  while (sp) {
+    int h = stack[--sp];
+    for (int x = 0; x < G; x++) {
+      char e = forward ? adj[(size_t)h * (size_t)G + (size_t)x] : adj[(size_t)x * (size_t)G + (size_t)h];
+      if (e && !in[x]) {
+        in[x] = 1;
+        stack[sp++] = x;
+      }
+    }
+  }
+  free(stack);
+}
+
+/* True when every edge leaving d or a group marked in `between` enters between or p. */
+static bool post_dominates(const Former *F, const char *adj, int d, int p, const char *between) {
+  int G = F->n_groups;
+  for (int h = 0; h < G; h++) {
+    if (h != d && !between[h]) continue;
+    for (int x = 0; x < G; x++)
+      if (adj[(size_t)h * (size_t)G + (size_t)x] && x != p && !between[x]) return false;
+  }
+  return true;
+}
+
+/* The project group of depthwise group d (see above) with `between` filled; -1 if none. */
+static int find_project(const Former *F, const char *adj, int d, const char *merged, char *between) {
+  int G = F->n_groups;
+  char *fwd = xrealloc(NULL, (size_t)G), *back = xrealloc(NULL, (size_t)G);
+  reach(F, adj, d, true, fwd);
+  int best = -1;
+  for (int p = 0; p < G; p++) { /* candidates in program order of their roots */
+    const Op *root = group_root(F, p);
+    if (!fwd[p] || merged[p] || !is_pointwise_root(root) || !covers_pixels(root, group_root(F, d)))
+      continue;
+    if (best >= 0 && F->pos[F->seed[p]] >= F->pos[F->seed[best]]) continue;
+    reach(F, adj, p, false, back);
+    int n_between = 0;
+    bool ok = true;
+    for (int x = 0; x < G; x++) {
+      between[x] = fwd[x] && back[x];
+      if (!between[x]) continue;
+      n_between++;
+      ok &= !merged[x] && !is_conv_root(group_root(F, x));
+    }
+    if (ok && n_between <= MAX_BETWEEN && post_dominates(F, adj, d, p, between)) best = p;
+  }
+  if (best >= 0) { /* recompute `between` for the chosen project */
+    reach(F, adj, best, false, back);
+    for (int x = 0; x < G; x++) between[x] = fwd[x] && back[x];
+  }
+  free(fwd);
+  free(back);
+  return best;
+}
+
+/* True when a value computed in group g is a result of the function. */
+static bool group_returns(const Former *F, int g) {
+  for (int i = 0; i < F->n; i++)
+    for (int k = 0; F->grp[i] == g && k < F->ops[i]->n_out; k++)
+      if (value_is_result(F->ops[i]->out[k])) return true;
+  return false;
+}
+
+/* The expand group feeding depthwise group d (its only producer group, feeding only d and
+ * not returning anything: its wide result must stay inside the chain), or -1. */
+static int find_expand(const Former *F, const char *adj, int d, const char *merged) {
+  size_t G = (size_t)F->n_groups;
+  int e = -1;
+  for (size_t h = 0; h < G; h++)
+    if (adj[h * G + (size_t)d]) {
+      if (e >= 0) return -1;
+      e = (int)h;
+    }
+  if (e < 0 || merged[e] || !is_pointwise_root(group_root(F, e)) || group_returns(F, e)) return -1;
+  for (size_t x = 0; x < G; x++)
+    if (adj[(size_t)e * G + x] && x != (size_t)d) return -1;
+  return e;
+}
+
+static void merge_group(Former *F, int from, int into) {
+  for (int i = 0; i < F->n; i++)
+    if (F->grp[i] == from) F->grp[i] = into;
+}
+
+/* Merges each chain into its depthwise group (which keeps D's seed and name). */
+static void fuse_conv_chains(Former *F) {
+  int G = F->n_groups;
+  char *adj = group_edges(F), *merged = calloc((size_t)G + 1, 1), *between = xrealloc(NULL, (size_t)G);
+  KILN_ASSERT(merged);
+  for (int d = 0; d < G; d++) {
+    if (merged[d] || group_root(F, d)->kind != KILN_OP_DEPTHWISE_CONV2D) continue;
+    int p = find_project(F, adj, d, merged, between);
+    if (p < 0) continue;
+    int e = find_expand(F, adj, d, merged);
+    merged[d] = 1;
+    for (int x = 0; x < G; x++)
+      if (x == p || x == e || between[x]) {
+        merge_group(F, x, d);
+        merged[x] = 1;
+      }
+  }
+  free(adj);
+  free(merged);
+  free(between);
 }
 
 /* ---- outlining ------------------------------------------------------------------ */
@@ -625,15 +805,14 @@ void dispatch_explain_free(DispatchExplain *e) {
 
 KilnStatus dispatch_form_regions(Func *f, const DispatchOptions *opt, Diag *d) {
   DispatchOptions none = {0};
+  (void)d;
   if (!opt) opt = &none;
-  if (opt->fuse_conv_chains)
-    return diag_error(d, KILN_ERR_UNSUPPORTED,
-                      "--fuse-conv-chains: inverted-residual chain fusion is not implemented yet");
   Former F = {.f = f, .opt = opt};
   int p = 0;
   for (Op *op = f->first; op; op = op->next, p++)
     if (op->kind != KILN_OP_CONSTANT) add_op(&F, op, p);
   form_groups(&F);
+  if (opt->fuse_conv_chains) fuse_conv_chains(&F);
   if (opt->explain) explain(&F, opt->explain);
   outline_all(&F);
   former_free(&F);

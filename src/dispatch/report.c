@@ -119,15 +119,22 @@ static void fused_list(const Op *d, char *buf, size_t n) {
   }
 }
 
+/* The root column: the root's label, or every root joined by '+' for a chain. */
+static void root_label(const Row *r, char *buf, size_t n, const char *none) {
+  snprintf(buf, n, "%s", none);
+  if (r->n_roots > 1) dispatch_roots_label(r->d->attrs.region, buf, n);
+  else if (r->n_roots) dispatch_op_label(r->main, buf, n);
+}
+
 static void print_text(FILE *out, const Row *rows, int n, const Totals *t) {
-  fprintf(out, "%-4s %-56s %-20s %14s %12s %12s %12s  %s\n", "#", "dispatch", "root", "flops",
+  fprintf(out, "%-4s %-62s %-30s %14s %12s %12s %12s  %s\n", "#", "dispatch", "root", "flops",
           "read", "weights", "written", "fused ops");
   for (int i = 0; i < n; i++) {
     const Row *r = &rows[i];
-    char root[64] = "-", fused[2048];
-    if (r->n_roots) dispatch_op_label(r->main, root, sizeof root);
+    char root[256], fused[2048];
+    root_label(r, root, sizeof root, "-");
     fused_list(r->d, fused, sizeof fused);
-    fprintf(out, "%-4d %-56s %-20s %14lld %12lld %12lld %12lld  %s%s\n", i, r->d->name, root,
+    fprintf(out, "%-4d %-62s %-30s %14lld %12lld %12lld %12lld  %s%s\n", i, r->d->name, root,
             (long long)r->flops, (long long)r->read, (long long)r->weights,
             (long long)r->written, r->dm ? "[data movement] " : "", fused);
   }
@@ -173,15 +180,15 @@ static void json_str(FILE *out, const char *s) {
 }
 
 static void json_row(FILE *out, const Row *r, int i) {
-  char root[64] = "";
-  if (r->n_roots) dispatch_op_label(r->main, root, sizeof root);
+  char root[256];
+  root_label(r, root, sizeof root, "");
   fprintf(out, "    {\"index\": %d, \"name\": ", i);
   json_str(out, r->d->name);
   fputs(", \"root\": ", out);
   json_str(out, root);
-  fprintf(out, ", \"data_movement\": %s, \"explained\": %s, \"flops\": %lld, \"bytes_read\": %lld, "
+  fprintf(out, ", \"roots\": %d, \"data_movement\": %s, \"explained\": %s, \"flops\": %lld, \"bytes_read\": %lld, "
           "\"weight_bytes\": %lld, \"bytes_written\": %lld, \"ops\": [",
-          r->dm ? "true" : "false", r->n_why > 0 || only_graph_edges(r) ? "true" : "false",
+          r->n_roots, r->dm ? "true" : "false", r->n_why > 0 || only_graph_edges(r) ? "true" : "false",
           (long long)r->flops, (long long)r->read, (long long)r->weights, (long long)r->written);
   const Func *reg = r->d->kind == KILN_OP_DISPATCH ? r->d->attrs.region : NULL;
   const Op *first = reg ? reg->first : r->d;

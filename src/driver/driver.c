@@ -208,9 +208,12 @@ KilnStatus driver_compile(Module *m, const CompileOptions *opt, PassCheck *check
   int n = resolve_passes(opt, list, (int)ARRAY_LEN(list), d);
   if (n < 0 || check_pass_name(opt->print_after, d) || check_pass_name(opt->print_before, d))
     return d->status;
+  Target target;
+  if (opt->target && target_parse(opt->target, &target, d)) return d->status;
   Func *f = m->main;
   Check c = {.opt = opt, .n_out = f->n_results, .rows = checks, .max_rows = checks ? max_checks : 0, .d = d};
-  PassContext ctx = {.diag = d, .fold_op = interp_fold_op, .fold_max_elems = 1 << 16};
+  PassContext ctx = {.diag = d, .fold_op = interp_fold_op, .fold_max_elems = 1 << 16,
+                     .target = opt->target ? &target : NULL};
   KilnStatus st = KILN_OK;
   if (opt->verify_each) {
     c.inputs = calloc((size_t)f->n_args + 1, sizeof *c.inputs);

@@ -22,6 +22,7 @@ typedef struct CompileOptions {
   FILE *ir_out;              /* where IR is printed (default stdout) */
   FILE *log;                 /* progress and the verify table (default stderr) */
   PrintOptions print;
+  const char *target;        /* --target=SPEC for pad-to-intrinsic (target_parse), or NULL */
   bool form_dispatches;      /* after the pipeline: dispatch region formation (a step named
                                 DISPATCH_PASS_NAME for the print and verify hooks) */
   DispatchOptions dispatch;  /* its options */

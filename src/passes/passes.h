@@ -13,6 +13,14 @@
 
 typedef struct PassContext PassContext;
 
+/* A target's intrinsic tile sizes (target.c): the multiples that pad-to-intrinsic rounds
+ * conv dims up to. 1 leaves a dim alone. For convs: OW (the matrix intrinsic's M), OC (N),
+ * IC (K); OH is split over `cores` cores, so it is rounded up to a multiple of cores. */
+typedef struct Target {
+  char name[64];
+  int64_t ow, oc, ic, cores;
+} Target;
+
 /* Evaluates `op`, all of whose operands are CONSTANT ops with data, adding one module
  * constant per result; writes their indices to const_out. */
 typedef KilnStatus (*FoldOpFn)(Module *m, const Op *op, int *const_out, Diag *d);
@@ -21,6 +29,7 @@ struct PassContext {
   Diag *diag;
   FoldOpFn fold_op;        /* may be NULL: constant folding is then skipped */
   int64_t fold_max_elems;  /* largest result constant folding may create */
+  const Target *target;    /* NULL: no target, pad-to-intrinsic does nothing */
 };
 
 typedef KilnStatus (*PassFn)(Func *f, PassContext *ctx);
@@ -51,6 +60,15 @@ typedef struct PassHooks {
 KilnStatus pipeline_run(Module *m, const Pass *const *passes, int n, PassContext *ctx,
                         const PassHooks *hooks);
 
+/* ---- target.c ------------------------------------------------------------ */
+
+/* Parses --target=SPEC: a built-in name (target_builtin) or
+ * "custom:ow=A,oc=B,ic=C,cores=D" (any subset of the keys, each a positive integer up to
+ * 1024; missing keys are 1). Errors name what is wrong and list the built-ins. */
+KilnStatus target_parse(const char *spec, Target *t, Diag *d);
+/* The i-th built-in target, NULL past the end. */
+const Target *target_builtin(int i);
+
 /* ---- one entry point per pass file ---------------------------------------- */
 
 KilnStatus pass_dce(Func *f, PassContext *ctx);             /* dce.c */
@@ -64,5 +82,6 @@ KilnStatus pass_conv1x1_to_matmul(Func *f, PassContext *ctx); /* conv1x1_to_matm
 KilnStatus pass_propagate_reshapes(Func *f, PassContext *ctx); /* propagate_reshapes.c */
 KilnStatus pass_channels_last(Func *f, PassContext *ctx);   /* channels_last.c */
 KilnStatus pass_propagate_transposes(Func *f, PassContext *ctx); /* propagate_transposes.c */
+KilnStatus pass_pad_to_intrinsic(Func *f, PassContext *ctx); /* pad_to_intrinsic.c */
 
 #endif

@@ -20,6 +20,7 @@ PASS(fold_pad, "fold-pad", pass_fold_pad, "fold zero spatial pads into the pads 
 PASS(conv1x1_to_matmul, "conv1x1-to-matmul", pass_conv1x1_to_matmul, "NHWC 1x1 conv -> reshape + matmul (reduction dim innermost) + bias add")
 PASS(propagate_reshapes, "propagate-reshapes", pass_propagate_reshapes, "push unit-dim reshapes down through elementwise generics toward graph edges")
 PASS(channels_last, "channels-last", pass_channels_last, "conv, depthwise conv and pooling to NHWC; transposes only at the op boundary, weight transposes folded")
+PASS(pad_to_intrinsic, "pad-to-intrinsic", pass_pad_to_intrinsic, "pad conv/depthwise/matmul dims to the --target's tile sizes; the padded shape flows through the elementwise consumers (no target: nothing)")
 PASS(propagate_transposes, "propagate-transposes", pass_propagate_transposes, "sink transposes through elementwise ops, concat, resize, pad and slice until they cancel")
 #undef PASS
 
@@ -27,7 +28,7 @@ PASS(propagate_transposes, "propagate-transposes", pass_propagate_transposes, "s
 static const Pass *const all_passes[] = {
   &fold_constants, &canonicalize, &cse, &dce, &fold_scale_bias,
   &fuse_elementwise, &fold_pad, &conv1x1_to_matmul, &propagate_reshapes, &channels_last,
-  &propagate_transposes,
+  &propagate_transposes, &pad_to_intrinsic,
 };
 
 /* The default pipeline, in order. */
@@ -38,6 +39,7 @@ static const Pass *const pipeline[] = {
   &propagate_transposes, &fold_constants,     /* 4. transposes sink and cancel or fold */
   &canonicalize, &dce, &fold_pad,             /*    explicit pads into the conv/pool  */
   &propagate_reshapes, &canonicalize, &dce,   /* 5. reshapes to the graph edges */
+  &pad_to_intrinsic, &dce,                    /* 6. pad to the target's tiles (if any) */
   &conv1x1_to_matmul, &fold_constants, &dce,  /* 7. 1x1 conv -> matmul, reduction innermost */
   &fuse_elementwise, &canonicalize, &cse, &dce, /* 8. elementwise chains into one body */
 };

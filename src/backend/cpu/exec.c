@@ -183,7 +183,7 @@ static void epilogue_chunk(void *ctx, size_t c) {
 
 static void parallel(CpuProgram *p, pthreadpool_task_1d_t task, ChunkCtx *ctx, int64_t n) {
   if (p->pool && n > 1) {
-    pthreadpool_parallelize_1d(p->pool, task, ctx, (size_t)n, PTHREADPOOL_FLAG_YIELD_WORKERS);
+    pthreadpool_parallelize_1d(p->pool, task, ctx, (size_t)n, 0);
     return;
   }
   for (int64_t c = 0; c < n; c++) task(ctx, (size_t)c);
