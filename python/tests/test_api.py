@@ -227,6 +227,20 @@ def test_threads_option(conv_model):
         np.testing.assert_allclose(r, outs[1], rtol=1e-6, atol=1e-6)
 
 
+def test_target_option(conv_model):
+    """A pad-to-intrinsic target changes the compiled code, not the results; an unknown
+    one is an error that lists the known targets."""
+    x = np.random.default_rng(6).uniform(-1, 1, (1, 3, 8, 8)).astype(np.float32)
+    with kiln.compile(conv_model) as m:
+        want = m(x)[0]
+    for target in ("x86-avx2", "x86-avx512", "npu-4x4x8-c4"):
+        with kiln.compile(conv_model, target=target) as m:
+            np.testing.assert_allclose(m(x)[0], want, rtol=1e-5, atol=1e-6)
+    with raises("no-such-target") as e:
+        kiln.compile(conv_model, target="no-such-target")
+    assert "x86-avx2" in e.value.message
+
+
 def test_report_and_bench(conv_model):
     with kiln.compile(conv_model) as m:
         report = m.report()
