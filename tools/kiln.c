@@ -531,6 +531,9 @@ static int cmd_report(int argc, char **argv) {
   Module *m;
   if (load_model(a.model, &m, &d)) return fail(&d);
   KilnStatus st = driver_compile(m, &a.opt, NULL, 0, NULL, &d);
+  CpuProgram *p = NULL;
+  if (!st && !(st = cpu_lower(m, m->main, NULL, &p, &d))) ro.arena_bytes = p->arena_bytes;
+  cpu_program_free(p);
   if (!st) st = dispatch_report(m->main, &why, &ro, stdout, &d);
   dispatch_explain_free(&why);
   module_free(m);

@@ -213,7 +213,7 @@ static kiln_status to_string(char **json, KilnStatus (*print)(void *, FILE *, Di
 
 static KilnStatus print_report(void *ctx, FILE *f, Diag *d) {
   const kiln_model *m = ctx;
-  ReportOptions ro = {.json = true};
+  ReportOptions ro = {.json = true, .arena_bytes = m->prog->arena_bytes};
   return dispatch_report(m->module->main, NULL, &ro, f, d);
 }
 

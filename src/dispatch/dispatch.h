@@ -78,6 +78,7 @@ typedef struct ReportOptions {
   bool json;
   bool why_not_fused;
   const char *graph;          /* FILE.dot or FILE.svg, or NULL */
+  int64_t arena_bytes;        /* peak activation memory planned by the backend; 0: omit */
 } ReportOptions;
 
 /* Prints the dispatch table and totals of a formed function (and writes the graph). */

@@ -23,6 +23,7 @@ typedef struct Row {
 typedef struct Totals {
   int dispatches, dm, dm_explained, roots, transposes;
   int64_t flops, read, weights, written;
+  int64_t arena;              /* planned activation arena (ReportOptions), <= 0: unknown */
 } Totals;
 
 static int64_t bytes(const Value *v) {
@@ -147,6 +148,9 @@ static void print_text(FILE *out, const Row *rows, int n, const Totals *t) {
           (long long)(t->read + t->weights + t->written), (long long)t->read,
           (long long)t->weights, (long long)t->written);
   fprintf(out, "flops:                    %lld\n", (long long)t->flops);
+  if (t->arena > 0)
+    fprintf(out, "activation arena:         %lld bytes (%.1f MiB, planned by the CPU backend)\n",
+            (long long)t->arena, (double)t->arena / 1048576.0);
 }
 
 static void op_ref(char *buf, size_t n, const Row *rows, int nr, const Op *op) {
@@ -223,10 +227,12 @@ static void print_json(FILE *out, const Row *rows, int n, const Totals *t,
   fprintf(out, "{\n  \"dispatches\": %d,\n  \"data_movement_dispatches\": %d,\n"
           "  \"data_movement_explained\": %d,\n  \"roots\": %d,\n  \"transposes\": %d,\n"
           "  \"boundary_bytes\": %lld,\n  \"activation_bytes_read\": %lld,\n"
-          "  \"weight_bytes\": %lld,\n  \"bytes_written\": %lld,\n  \"flops\": %lld,\n  \"rows\": [\n",
+          "  \"weight_bytes\": %lld,\n  \"bytes_written\": %lld,\n  \"flops\": %lld,\n",
           t->dispatches, t->dm, t->dm_explained, t->roots, t->transposes,
           (long long)(t->read + t->weights + t->written), (long long)t->read,
           (long long)t->weights, (long long)t->written, (long long)t->flops);
+  if (t->arena > 0) fprintf(out, "  \"arena_bytes\": %lld,\n", (long long)t->arena);
+  fputs("  \"rows\": [\n", out);
   for (int i = 0; i < n; i++) {
     json_row(out, &rows[i], i);
     fputs(i + 1 < n ? ",\n" : "\n", out);
@@ -242,6 +248,7 @@ KilnStatus dispatch_report(const Func *f, const DispatchExplain *why, const Repo
   Totals t;
   Row *rows = collect_rows(f, why, &n, &t);
   if (!rows) return diag_error(d, KILN_ERR_NOMEM, "report: out of memory");
+  t.arena = opt->arena_bytes;
   if (opt->json) {
     print_json(out, rows, n, &t, why, opt->why_not_fused);
   } else {

@@ -99,6 +99,7 @@ typedef struct Kernel {
   /* ROOT_GEMM */
   const struct kiln_ukernel *uk;
   int64_t M, N, K, rows_per_chunk;
+  int64_t cols_per_chunk;     /* > 0: chunks are groups of NR-wide column panels instead */
   const float *packed_b;      /* in the program's memory, or a .kiln file's map */
   uint64_t packed_floats;
   /* ROOT_DWCONV3X3 */

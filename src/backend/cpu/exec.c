@@ -83,10 +83,33 @@ static void trace_chunk(const ChunkCtx *x, int64_t t0) {
   slot[1] = now_ns();
 }
 
+/* Column-panel chunk of a GEMM with few rows: all M tiles of panels [j0, j1), then the
+ * epilogue on each row's slice of those columns. */
+static void gemm_column_chunk(const ChunkCtx *x, size_t c) {
+  const Kernel *k = x->k;
+  size_t nr = k->uk->nr, m_tiles = ((size_t)k->M + k->uk->mr - 1) / k->uk->mr;
+  size_t panels = ((size_t)k->N + nr - 1) / nr;
+  size_t j0 = c * (size_t)k->cols_per_chunk;
+  size_t j1 = j0 + (size_t)k->cols_per_chunk < panels ? j0 + (size_t)k->cols_per_chunk : panels;
+  struct kiln_f32_gemm_params gp = {{NULL, k->ep_lo, k->ep_hi}, 0};
+  if (k->ep_bias_buf >= 0) gp.ep.bias = (const float *)x->bufs[k->ep_bias_buf];
+  kiln_f32_gemm((size_t)k->M, (size_t)k->N, (size_t)k->K, (const float *)x->bufs[k->in_buf[0]],
+                (size_t)k->K, k->packed_b, (float *)x->bufs[k->root_buf], (size_t)k->N, &gp,
+                k->uk, j0 * m_tiles, j1 * m_tiles);
+  int64_t n0 = (int64_t)(j0 * nr), n1 = (int64_t)(j1 * nr) < k->N ? (int64_t)(j1 * nr) : k->N;
+  for (int64_t m = 0; k->n_stages && m < k->M; m++)
+    epilogue_run(k, x->bufs, m * k->N + n0, m * k->N + n1);
+}
+
 static void gemm_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   const Kernel *k = x->k;
   int64_t t0 = x->p->trace ? now_ns() : 0;
+  if (k->cols_per_chunk) {
+    gemm_column_chunk(x, c);
+    if (t0) trace_chunk(x, t0);
+    return;
+  }
   int64_t r0 = (int64_t)c * k->rows_per_chunk;
   int64_t r1 = r0 + k->rows_per_chunk < k->M ? r0 + k->rows_per_chunk : k->M;
   const float *a = (const float *)x->bufs[k->in_buf[0]] + r0 * k->K;

@@ -294,6 +294,13 @@ static bool try_gemm(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
   k->rows_per_chunk = mr * min_i64(want, l2_rows);
   k->chunk_elems = k->rows_per_chunk * N;
   k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;
+  /* Few rows (the classifier's 1 x 1280 x 1000, the last 7x7 layers): row chunks cannot
+   * feed the threads, so chunks are groups of column panels over all rows instead. */
+  int64_t panels = (N + (int64_t)uk->nr - 1) / (int64_t)uk->nr;
+  if (L->p->threads > 1 && k->n_chunks < 2 * (int64_t)L->p->threads && panels > 1) {
+    k->cols_per_chunk = max_i64(1, panels / (int64_t)(4 * L->p->threads));
+    k->n_chunks = (panels + k->cols_per_chunk - 1) / k->cols_per_chunk;
+  }
   return true;
 }
 
