@@ -56,7 +56,7 @@ static bool scope_define(Parser *ps, const char *name, const char *at, Value **v
 }
 
 static bool lex_value_name(Parser *ps, char *buf, size_t n) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   if (ps->p >= ps->end || *ps->p != '%') return perr(ps, "expected SSA value name");
   ps->p++;
   if (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
@@ -74,10 +74,10 @@ static bool lex_value_name(Parser *ps, char *buf, size_t n) {
 /* `%name` or `%name#k`, looked up in the current scope only (regions are isolated). */
 static bool parse_use(Parser *ps, Value **out) {
   char name[256];
-  const char *at = (skip_ws(ps), ps->p);
+  const char *at = (lex_skip_ws(ps), ps->p);
   if (!lex_value_name(ps, name, sizeof name)) return false;
   int64_t k = 0;
-  bool hash = accept(ps, "#");
+  bool hash = lex_accept(ps, "#");
   if (hash && !lex_int(ps, &k)) return false;
   Sym *s = scope_find(ps->scope, name);
   if (!s) return perr_at(ps, at, "use of undefined value '%%%s'", name);
@@ -102,13 +102,13 @@ static bool push_type(Parser *ps, TensorType **ts, int *n) {
 static bool parse_type_list(Parser *ps, TensorType **ts, int *n, bool allow_bare) {
   *n = 0;
   *ts = NULL;
-  if (allow_bare && peek(ps, "tensor<")) return push_type(ps, ts, n);
-  if (!expect(ps, "(", "to start type list")) return false;
-  if (accept(ps, ")")) return true;
+  if (allow_bare && lex_peek(ps, "tensor<")) return push_type(ps, ts, n);
+  if (!lex_expect(ps, "(", "to start type list")) return false;
+  if (lex_accept(ps, ")")) return true;
   do {
     if (!push_type(ps, ts, n)) return false;
-  } while (accept(ps, ","));
-  return expect(ps, ")", "to end type list");
+  } while (lex_accept(ps, ","));
+  return lex_expect(ps, ")", "to end type list");
 }
 
 /* ---- ops ---------------------------------------------------------------- */
@@ -135,21 +135,21 @@ static bool parse_terminator(Parser *ps, Func *f, bool region, const TensorType 
 
 static bool parse_op_result(Parser *ps, OpText *ot) {
   ot->n_res_decl = 0;
-  if (!peek(ps, "%")) return true;
+  if (!lex_peek(ps, "%")) return true;
   ot->res_at = ps->p;
   if (!lex_value_name(ps, ot->res, sizeof ot->res)) return false;
   ot->n_res_decl = 1;
-  if (accept(ps, ":")) {
+  if (lex_accept(ps, ":")) {
     int64_t n;
     if (!lex_int(ps, &n)) return false;
     if (n < 1 || n > TEXT_MAX_RESULTS) return perr(ps, "invalid result count %lld", (long long)n);
     ot->n_res_decl = (int)n;
   }
-  return expect(ps, "=", "after result name");
+  return lex_expect(ps, "=", "after result name");
 }
 
 static bool parse_op_name(Parser *ps, OpText *ot) {
-  ot->at = (skip_ws(ps), ps->p);
+  ot->at = (lex_skip_ws(ps), ps->p);
   if (!lex_string(ps, &ot->name)) return false;
   for (int k = 0; k < KILN_OP_COUNT; k++) {
     if (strcmp(op_kind_name((OpKind)k), ot->name)) continue;
@@ -160,8 +160,8 @@ static bool parse_op_name(Parser *ps, OpText *ot) {
 }
 
 static bool parse_operands(Parser *ps, OpText *ot) {
-  if (!expect(ps, "(", "to start operand list")) return false;
-  if (accept(ps, ")")) return true;
+  if (!lex_expect(ps, "(", "to start operand list")) return false;
+  if (lex_accept(ps, ")")) return true;
   int cap = 0;
   do {
     if (ot->n_in == TEXT_MAX_RESULTS) return perr(ps, "'%s': too many operands", ot->name);
@@ -172,8 +172,8 @@ static bool parse_operands(Parser *ps, OpText *ot) {
       cap = nc;
     }
     if (!parse_use(ps, &ot->in[ot->n_in++])) return false;
-  } while (accept(ps, ","));
-  return expect(ps, ")", "to end operand list");
+  } while (lex_accept(ps, ","));
+  return lex_expect(ps, ")", "to end operand list");
 }
 
 static bool check_types(Parser *ps, OpText *ot, const char *tat, TensorType *ins, int n_ins) {
@@ -209,9 +209,9 @@ static bool parse_dispatch_region(Parser *ps, Op *op) {
   sc->parent = outer;
   ps->scope = sc;
   op->attrs.region = f;
-  bool ok = expect(ps, "(", "to start region") && expect(ps, "{", "to start region") &&
+  bool ok = lex_expect(ps, "(", "to start region") && lex_expect(ps, "{", "to start region") &&
             parse_func_ops(ps, f, true) && parse_terminator(ps, f, true, NULL, 0, NULL) &&
-            expect(ps, "}", "to end region") && expect(ps, ")", "to end region");
+            lex_expect(ps, "}", "to end region") && lex_expect(ps, ")", "to end region");
   ps->scope = outer;
   ps->depth--;
   if (!ok) return false;
@@ -246,7 +246,7 @@ static bool parse_region(Parser *ps, Op *op, const char *at, const char *region_
 static bool parse_op(Parser *ps, Func *f) {
   OpText ot = {0};
   if (!parse_op_result(ps, &ot) || !parse_op_name(ps, &ot) || !parse_operands(ps, &ot)) return false;
-  if (peek(ps, "(")) {
+  if (lex_peek(ps, "(")) {
     ot.region = ps->p;
     if (ot.kind != KILN_OP_GENERIC && ot.kind != KILN_OP_DISPATCH)
       return perr(ps, "'%s' has no region", ot.name);
@@ -255,12 +255,12 @@ static bool parse_op(Parser *ps, Func *f) {
   } else if (ot.kind == KILN_OP_GENERIC) {
     return perr(ps, "'kiln.generic' needs a body region");
   }
-  if (peek(ps, "{") && !parse_attr_dict(ps, &ot.ad)) return false;
+  if (lex_peek(ps, "{") && !parse_attr_dict(ps, &ot.ad)) return false;
   TensorType *ins;
   int n_ins;
-  if (!expect(ps, ":", "before the op's function type")) return false;
-  const char *tat = (skip_ws(ps), ps->p);
-  if (!parse_type_list(ps, &ins, &n_ins, false) || !expect(ps, "->", "in function type") ||
+  if (!lex_expect(ps, ":", "before the op's function type")) return false;
+  const char *tat = (lex_skip_ws(ps), ps->p);
+  if (!parse_type_list(ps, &ins, &n_ins, false) || !lex_expect(ps, "->", "in function type") ||
       !parse_type_list(ps, &ot.out_types, &ot.n_out, true) || !check_types(ps, &ot, tat, ins, n_ins))
     return false;
   AttrVal *nm = attr_find(&ot.ad, "kiln.name");
@@ -276,39 +276,39 @@ static bool parse_op(Parser *ps, Func *f) {
 
 static bool parse_name_attr(Parser *ps, const char **name) {
   *name = NULL;
-  if (!accept(ps, "{")) return true;
-  return expect(ps, "kiln.name", "(the only argument/result attribute)") && expect(ps, "=", "after kiln.name") &&
-         lex_string(ps, name) && expect(ps, "}", "after kiln.name");
+  if (!lex_accept(ps, "{")) return true;
+  return lex_expect(ps, "kiln.name", "(the only argument/result attribute)") && lex_expect(ps, "=", "after kiln.name") &&
+         lex_string(ps, name) && lex_expect(ps, "}", "after kiln.name");
 }
 
 static bool parse_args(Parser *ps, Func *f, bool region) {
-  if (region && !accept(ps, "^bb0")) return true;
-  if (!region && !expect(ps, "(", "to start argument list")) return false;
-  if (region && !accept(ps, "(")) return expect(ps, ":", "after block label");
-  if (!accept(ps, ")")) {
+  if (region && !lex_accept(ps, "^bb0")) return true;
+  if (!region && !lex_expect(ps, "(", "to start argument list")) return false;
+  if (region && !lex_accept(ps, "(")) return lex_expect(ps, ":", "after block label");
+  if (!lex_accept(ps, ")")) {
     do {
       char name[256];
-      const char *at = (skip_ws(ps), ps->p), *an = NULL;
+      const char *at = (lex_skip_ws(ps), ps->p), *an = NULL;
       TensorType t;
       if (f->n_args >= TEXT_MAX_RESULTS) return perr(ps, "too many arguments");
-      if (!lex_value_name(ps, name, sizeof name) || !expect(ps, ":", "after argument name") ||
+      if (!lex_value_name(ps, name, sizeof name) || !lex_expect(ps, ":", "after argument name") ||
           !lex_tensor_type(ps, &t) || (!region && !parse_name_attr(ps, &an)))
         return false;
       Value *v = func_add_arg(f, t, an);
       if (!scope_define(ps, name, at, &f->args[f->n_args - 1], 1)) return false;
       (void)v;
-    } while (accept(ps, ","));
-    if (!expect(ps, ")", "to end argument list")) return false;
+    } while (lex_accept(ps, ","));
+    if (!lex_expect(ps, ")", "to end argument list")) return false;
   }
-  return !region || expect(ps, ":", "after block arguments");
+  return !region || lex_expect(ps, ":", "after block arguments");
 }
 
 /* `-> (t {kiln.name = "x"}, ...)` or `-> t`; types and names into the arena. */
 static bool parse_result_sig(Parser *ps, TensorType **ts, const char ***names, int *n) {
   *n = 0;
-  if (!accept(ps, "->")) return true;
-  bool parens = accept(ps, "(");
-  if (parens && accept(ps, ")")) return true;
+  if (!lex_accept(ps, "->")) return true;
+  bool parens = lex_accept(ps, "(");
+  if (parens && lex_accept(ps, ")")) return true;
   do {
     if (*n >= TEXT_MAX_RESULTS) return perr(ps, "too many results");
     if ((*n & (*n - 1)) == 0) {
@@ -318,34 +318,34 @@ static bool parse_result_sig(Parser *ps, TensorType **ts, const char ***names, i
     }
     if (!lex_tensor_type(ps, &(*ts)[*n]) || (parens && !parse_name_attr(ps, &(*names)[*n]))) return false;
     ++*n;
-  } while (parens && accept(ps, ","));
-  return !parens || expect(ps, ")", "to end result types");
+  } while (parens && lex_accept(ps, ","));
+  return !parens || lex_expect(ps, ")", "to end result types");
 }
 
 /* `return %a, %b : t1, t2` / `"kiln.yield"(%a) : (t) -> ()`; checks against `want`. */
 static bool parse_terminator(Parser *ps, Func *f, bool region, const TensorType *want, int n_want,
                              const char **names) {
-  const char *at = (skip_ws(ps), ps->p);
+  const char *at = (lex_skip_ws(ps), ps->p);
   Value **vals = arena_alloc(&ps->m->arena, sizeof(Value *) * (size_t)(TEXT_MAX_RESULTS));
   int n = 0;
   if (!vals) return perr(ps, "out of memory");
-  if (region && !expect(ps, "(", "after \"kiln.yield\"")) return false;
-  if (!(region ? peek(ps, ")") : !peek(ps, "%"))) {
+  if (region && !lex_expect(ps, "(", "after \"kiln.yield\"")) return false;
+  if (!(region ? lex_peek(ps, ")") : !lex_peek(ps, "%"))) {
     do {
       if (n >= TEXT_MAX_RESULTS) return perr(ps, "too many results");
       if (!parse_use(ps, &vals[n++])) return false;
-    } while (accept(ps, ","));
+    } while (lex_accept(ps, ","));
   }
-  if (region && !expect(ps, ")", "after yielded values")) return false;
+  if (region && !lex_expect(ps, ")", "after yielded values")) return false;
   TensorType *ts = NULL;
   int nt = 0;
   if (n || region) {
-    if (!expect(ps, ":", "before result types")) return false;
+    if (!lex_expect(ps, ":", "before result types")) return false;
     if (region ? !parse_type_list(ps, &ts, &nt, false) : false) return false;
     while (!region && nt < n) {
-      if ((nt && !expect(ps, ",", "between types")) || !push_type(ps, &ts, &nt)) return false;
+      if ((nt && !lex_expect(ps, ",", "between types")) || !push_type(ps, &ts, &nt)) return false;
     }
-    if (region && (!expect(ps, "->", "in function type") || !expect(ps, "()", "(\"kiln.yield\" has no results)")))
+    if (region && (!lex_expect(ps, "->", "in function type") || !lex_expect(ps, "()", "(\"kiln.yield\" has no results)")))
       return false;
   }
   if (nt != n) return perr_at(ps, at, "%d values but %d types", n, nt);
@@ -362,7 +362,7 @@ static bool parse_func_ops(Parser *ps, Func *f, bool region) {
   if (region && !parse_args(ps, f, true)) return false;
   for (;;) {
     if (ps->failed) return false;
-    if (region ? accept(ps, "\"kiln.yield\"") : accept(ps, "return")) break;
+    if (region ? lex_accept(ps, "\"kiln.yield\"") : lex_accept(ps, "return")) break;
     if (ps->p >= ps->end) return perr(ps, "expected '%s', found end of input", region ? "\"kiln.yield\"" : "return");
     if (!parse_op(ps, f)) return false;
   }
@@ -370,10 +370,10 @@ static bool parse_func_ops(Parser *ps, Func *f, bool region) {
 }
 
 static bool parse_func(Parser *ps) {
-  if (!expect(ps, "func.func", "(the module's function)") || !expect(ps, "@", "before function name")) return false;
+  if (!lex_expect(ps, "func.func", "(the module's function)") || !lex_expect(ps, "@", "before function name")) return false;
   char name[256];
   const char *fname = name;
-  if (peek(ps, "\"")) {
+  if (lex_peek(ps, "\"")) {
     if (!lex_string(ps, &fname)) return false;
   } else if (!lex_ident(ps, name, sizeof name)) {
     return perr(ps, "expected function name");
@@ -383,10 +383,10 @@ static bool parse_func(Parser *ps) {
   TensorType *rt = NULL;
   const char **rn = NULL;
   int nr;
-  if (!parse_args(ps, f, false) || !parse_result_sig(ps, &rt, &rn, &nr) || !expect(ps, "{", "to start function body"))
+  if (!parse_args(ps, f, false) || !parse_result_sig(ps, &rt, &rn, &nr) || !lex_expect(ps, "{", "to start function body"))
     return false;
   if (!parse_func_ops(ps, f, false) || !parse_terminator(ps, f, false, rt, nr, rn)) return false;
-  return expect(ps, "}", "to end function body");
+  return lex_expect(ps, "}", "to end function body");
 }
 
 /* ---- resources and the module ------------------------------------------- */
@@ -394,8 +394,8 @@ static bool parse_func(Parser *ps) {
 static bool parse_blob(Parser *ps, const char *key) {
   ResRef *r = ps->res;
   while (r && strcmp(r->key, key)) r = r->next;
-  const char *at = (skip_ws(ps), ps->p);
-  if (!expect(ps, "\"0x", "to start resource blob")) return false;
+  const char *at = (lex_skip_ws(ps), ps->p);
+  if (!lex_expect(ps, "\"0x", "to start resource blob")) return false;
   const char *hex = ps->p;
   while (ps->p < ps->end && *ps->p != '"') ps->p++;
   if (ps->p >= ps->end) return perr_at(ps, at, "unterminated resource blob");
@@ -418,33 +418,33 @@ static bool parse_blob(Parser *ps, const char *key) {
 }
 
 static bool parse_resources(Parser *ps) {
-  if (!expect(ps, "dialect_resources", "after '{-#'") || !expect(ps, ":", "after dialect_resources") ||
-      !expect(ps, "{", "to start dialect_resources"))
+  if (!lex_expect(ps, "dialect_resources", "after '{-#'") || !lex_expect(ps, ":", "after dialect_resources") ||
+      !lex_expect(ps, "{", "to start dialect_resources"))
     return false;
-  if (!accept(ps, "}")) {
-    if (!expect(ps, "builtin", "(only builtin resources are supported)") || !expect(ps, ":", "after builtin") ||
-        !expect(ps, "{", "to start builtin resources"))
+  if (!lex_accept(ps, "}")) {
+    if (!lex_expect(ps, "builtin", "(only builtin resources are supported)") || !lex_expect(ps, ":", "after builtin") ||
+        !lex_expect(ps, "{", "to start builtin resources"))
       return false;
-    if (!accept(ps, "}")) {
+    if (!lex_accept(ps, "}")) {
       do {
         char key[TEXT_MAX_KEY];
         if (!lex_ident(ps, key, sizeof key)) return perr(ps, "expected resource key");
-        if (!expect(ps, ":", "after resource key") || !parse_blob(ps, key)) return false;
-      } while (accept(ps, ","));
-      if (!expect(ps, "}", "to end builtin resources")) return false;
+        if (!lex_expect(ps, ":", "after resource key") || !parse_blob(ps, key)) return false;
+      } while (lex_accept(ps, ","));
+      if (!lex_expect(ps, "}", "to end builtin resources")) return false;
     }
-    if (!expect(ps, "}", "to end dialect_resources")) return false;
+    if (!lex_expect(ps, "}", "to end dialect_resources")) return false;
   }
-  return expect(ps, "#-}", "to end the resources section");
+  return lex_expect(ps, "#-}", "to end the resources section");
 }
 
 static bool parse_module(Parser *ps) {
-  bool wrapped = accept(ps, "module");
-  if (wrapped && !expect(ps, "{", "after 'module'")) return false;
+  bool wrapped = lex_accept(ps, "module");
+  if (wrapped && !lex_expect(ps, "{", "after 'module'")) return false;
   if (!parse_func(ps)) return false;
-  if (wrapped && !expect(ps, "}", "to end module")) return false;
-  if (accept(ps, "{-#") && !parse_resources(ps)) return false;
-  skip_ws(ps);
+  if (wrapped && !lex_expect(ps, "}", "to end module")) return false;
+  if (lex_accept(ps, "{-#") && !parse_resources(ps)) return false;
+  lex_skip_ws(ps);
   if (ps->p != ps->end) return perr(ps, "expected end of input");
   return true;
 }

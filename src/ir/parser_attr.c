@@ -36,11 +36,11 @@ static void *list_grow(Parser *ps, void *p, int n, size_t es) {
 }
 
 static bool parse_array(Parser *ps, AttrVal *v) {
-  bool f64 = accept(ps, "f64");
-  if (!f64 && !expect(ps, "i64", "after 'array<'")) return false;
+  bool f64 = lex_accept(ps, "f64");
+  if (!f64 && !lex_expect(ps, "i64", "after 'array<'")) return false;
   v->kind = f64 ? AV_F64S : AV_I64S;
-  if (accept(ps, ">")) return true;
-  if (!expect(ps, ":", "after array element type")) return false;
+  if (lex_accept(ps, ">")) return true;
+  if (!lex_expect(ps, ":", "after array element type")) return false;
   do {
     if (f64) {
       if (!(v->f64s = list_grow(ps, v->f64s, v->n, sizeof(double)))) return false;
@@ -49,14 +49,14 @@ static bool parse_array(Parser *ps, AttrVal *v) {
       if (!(v->i64s = list_grow(ps, v->i64s, v->n, sizeof(int64_t)))) return false;
       if (!lex_int(ps, &v->i64s[v->n++])) return false;
     }
-  } while (accept(ps, ","));
-  return expect(ps, ">", "to end array attribute");
+  } while (lex_accept(ps, ","));
+  return lex_expect(ps, ">", "to end array attribute");
 }
 
 /* ---- affine maps -------------------------------------------------------- */
 
 static bool parse_dim_ref(Parser *ps, int n_dims, int *d) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   const char *at = ps->p;
   if (ps->p >= ps->end || *ps->p != 'd') return perr(ps, "expected dimension 'dN'");
   ps->p++;
@@ -70,18 +70,18 @@ static bool parse_dim_ref(Parser *ps, int n_dims, int *d) {
 
 /* One term: [-] (dK [* INT] | INT [* dK]); adds it into e. */
 static bool parse_affine_term(Parser *ps, int n_dims, int64_t sign, AffineExpr *e) {
-  if (accept(ps, "-")) sign = -sign;
+  if (lex_accept(ps, "-")) sign = -sign;
   int d = -1;
   int64_t c = 1;
-  skip_ws(ps);
-  if (peek(ps, "d")) {
+  lex_skip_ws(ps);
+  if (lex_peek(ps, "d")) {
     if (!parse_dim_ref(ps, n_dims, &d)) return false;
-    if (accept(ps, "*") && !lex_int(ps, &c)) return false;
+    if (lex_accept(ps, "*") && !lex_int(ps, &c)) return false;
   } else {
     if (!lex_int(ps, &c)) return false;
-    if (accept(ps, "*") && !parse_dim_ref(ps, n_dims, &d)) return false;
+    if (lex_accept(ps, "*") && !parse_dim_ref(ps, n_dims, &d)) return false;
   }
-  if (peek(ps, "floordiv") || peek(ps, "ceildiv") || peek(ps, "mod") || peek(ps, "("))
+  if (lex_peek(ps, "floordiv") || lex_peek(ps, "ceildiv") || lex_peek(ps, "mod") || lex_peek(ps, "("))
     return perr(ps, "unsupported affine expression (only sums of dK * INT + INT)");
   int64_t *slot = d >= 0 ? &e->coef[d] : &e->cst;
   if (checked_mul_i64(c, sign, &c) || checked_add_i64(*slot, c, slot))
@@ -93,9 +93,9 @@ static bool parse_affine_expr(Parser *ps, int n_dims, AffineExpr *e) {
   memset(e, 0, sizeof *e);
   if (!parse_affine_term(ps, n_dims, 1, e)) return false;
   for (;;) {
-    if (accept(ps, "+")) {
+    if (lex_accept(ps, "+")) {
       if (!parse_affine_term(ps, n_dims, 1, e)) return false;
-    } else if (accept(ps, "-")) {
+    } else if (lex_accept(ps, "-")) {
       if (!parse_affine_term(ps, n_dims, -1, e)) return false;
     } else {
       return true;
@@ -104,29 +104,29 @@ static bool parse_affine_expr(Parser *ps, int n_dims, AffineExpr *e) {
 }
 
 static bool parse_affine_map(Parser *ps, AffineMap *m, int *n_dims) {
-  if (!expect(ps, "(", "to start affine map dimensions")) return false;
+  if (!lex_expect(ps, "(", "to start affine map dimensions")) return false;
   *n_dims = 0;
-  if (!accept(ps, ")")) {
+  if (!lex_accept(ps, ")")) {
     do {
-      const char *at = (skip_ws(ps), ps->p);
+      const char *at = (lex_skip_ws(ps), ps->p);
       if (*n_dims == KILN_MAX_RANK) return perr(ps, "affine map has more than %d dims", KILN_MAX_RANK);
       int d;
       if (!parse_dim_ref(ps, KILN_MAX_RANK, &d)) return false;
       if (d != *n_dims) return perr_at(ps, at, "expected dimension 'd%d'", *n_dims);
       ++*n_dims;
-    } while (accept(ps, ","));
-    if (!expect(ps, ")", "to end affine map dimensions")) return false;
+    } while (lex_accept(ps, ","));
+    if (!lex_expect(ps, ")", "to end affine map dimensions")) return false;
   }
-  if (peek(ps, "[")) return perr(ps, "affine map symbols are not supported");
-  if (!expect(ps, "->", "in affine map") || !expect(ps, "(", "to start affine map results"))
+  if (lex_peek(ps, "[")) return perr(ps, "affine map symbols are not supported");
+  if (!lex_expect(ps, "->", "in affine map") || !lex_expect(ps, "(", "to start affine map results"))
     return false;
   memset(m, 0, sizeof *m);
-  if (accept(ps, ")")) return expect(ps, ">", "to end affine_map");
+  if (lex_accept(ps, ")")) return lex_expect(ps, ">", "to end affine_map");
   do {
     if (m->n_results == KILN_MAX_RANK) return perr(ps, "affine map has more than %d results", KILN_MAX_RANK);
     if (!parse_affine_expr(ps, *n_dims, &m->results[m->n_results++])) return false;
-  } while (accept(ps, ","));
-  return expect(ps, ")", "to end affine map results") && expect(ps, ">", "to end affine_map");
+  } while (lex_accept(ps, ","));
+  return lex_expect(ps, ")", "to end affine map results") && lex_expect(ps, ">", "to end affine_map");
 }
 
 /* ---- lists [ ... ] ------------------------------------------------------ */
@@ -139,11 +139,11 @@ static bool parse_list_elem(Parser *ps, AttrVal *v) {
   if (v->kind == AV_F64S) {
     if (!(v->f64s = list_grow(ps, v->f64s, v->n, sizeof(double)))) return false;
     if (!lex_float(ps, &v->f64s[v->n++], KILN_DTYPE_COUNT)) return false;
-    return !accept(ps, ":") || expect(ps, "f64", "(float list elements are f64)");
+    return !lex_accept(ps, ":") || lex_expect(ps, "f64", "(float list elements are f64)");
   }
   if (!(v->maps = list_grow(ps, v->maps, v->n, sizeof(AffineMap)))) return false;
   int dims;
-  if (!expect(ps, "affine_map<", "in list of affine maps")) return false;
+  if (!lex_expect(ps, "affine_map<", "in list of affine maps")) return false;
   if (!parse_affine_map(ps, &v->maps[v->n++], &dims)) return false;
   if (v->n > 1 && dims != v->map_dims) return perr(ps, "affine maps disagree on dimension count");
   v->map_dims = dims;
@@ -152,13 +152,13 @@ static bool parse_list_elem(Parser *ps, AttrVal *v) {
 
 static bool parse_list(Parser *ps, AttrVal *v) {
   v->kind = AV_STRS;
-  if (accept(ps, "]")) return true;
-  if (peek(ps, "affine_map<")) v->kind = AV_MAPS;
-  else if (!peek(ps, "\"")) v->kind = AV_F64S;
+  if (lex_accept(ps, "]")) return true;
+  if (lex_peek(ps, "affine_map<")) v->kind = AV_MAPS;
+  else if (!lex_peek(ps, "\"")) v->kind = AV_F64S;
   do {
     if (!parse_list_elem(ps, v)) return false;
-  } while (accept(ps, ","));
-  return expect(ps, "]", "to end list");
+  } while (lex_accept(ps, ","));
+  return lex_expect(ps, "]", "to end list");
 }
 
 /* ---- dense elements ----------------------------------------------------- */
@@ -174,11 +174,11 @@ static bool parse_elem(Parser *ps, DType dt, void *dst) {
     return true;
   }
   int64_t x;
-  if (dt == KILN_BOOL && (accept(ps, "true") || accept(ps, "false"))) {
+  if (dt == KILN_BOOL && (lex_accept(ps, "true") || lex_accept(ps, "false"))) {
     *(uint8_t *)dst = ps->p[-1] == 'e' && ps->p[-2] == 'u';
     return true;
   }
-  const char *at = (skip_ws(ps), ps->p);
+  const char *at = (lex_skip_ws(ps), ps->p);
   if (!lex_int(ps, &x)) return false;
   int64_t lo = dt == KILN_I8 ? -128 : dt == KILN_I32 ? INT32_MIN : dt == KILN_I64 ? INT64_MIN : 0;
   int64_t hi = dt == KILN_I8 ? 127 : dt == KILN_U8 ? 255 : dt == KILN_BOOL ? 1 : dt == KILN_I32 ? INT32_MAX : INT64_MAX;
@@ -194,20 +194,20 @@ static bool parse_elem(Parser *ps, DType dt, void *dst) {
 /* Nested brackets for dims[d..]; *i counts elements written. */
 static bool parse_nested(Parser *ps, const TensorType *t, int d, char *data, int64_t *i) {
   if (d == t->rank) return parse_elem(ps, t->dtype, data + (size_t)(*i)++ * dtype_size(t->dtype));
-  if (!expect(ps, "[", "in dense elements (one bracket level per dimension)")) return false;
+  if (!lex_expect(ps, "[", "in dense elements (one bracket level per dimension)")) return false;
   for (int64_t k = 0; k < t->dims[d]; k++) {
-    if (k && !expect(ps, ",", "between dense elements")) return false;
+    if (k && !lex_expect(ps, ",", "between dense elements")) return false;
     if (!parse_nested(ps, t, d + 1, data, i)) return false;
   }
-  return expect(ps, "]", "after dense elements (count must match the type)");
+  return lex_expect(ps, "]", "after dense elements (count must match the type)");
 }
 
 static bool fill_dense(Parser *ps, const TensorType *t, const char *lit, char *data, size_t nb) {
   int64_t numel = type_numel(t), i = 0;
   ps->p = lit;
-  skip_ws(ps);
+  lex_skip_ws(ps);
   if (ps->p >= ps->end) return numel == 0 || perr(ps, "empty dense<> needs a tensor with no elements");
-  if (!peek(ps, "[")) {
+  if (!lex_peek(ps, "[")) {
     if ((int64_t)nb > TEXT_MAX_SPLAT) return perr(ps, "splat constant larger than %lld bytes", (long long)TEXT_MAX_SPLAT);
     size_t es = dtype_size(t->dtype);
     if (numel == 0) return perr(ps, "splat value for a tensor with no elements");
@@ -220,15 +220,15 @@ static bool fill_dense(Parser *ps, const TensorType *t, const char *lit, char *d
 }
 
 static bool parse_dense(Parser *ps, AttrVal *v) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   const char *lit = ps->p, *close = memchr(ps->p, '>', (size_t)(ps->end - ps->p));
   if (!close) return perr(ps, "expected '>' to end dense<");
   ps->p = close + 1;
   TensorType t;
-  if (!expect(ps, ":", "after dense<...>") || !lex_tensor_type(ps, &t)) return false;
+  if (!lex_expect(ps, ":", "after dense<...>") || !lex_tensor_type(ps, &t)) return false;
   const char *after = ps->p, *end = ps->end;
   int64_t numel = type_numel(&t), nb = type_nbytes(&t);
-  bool splat = (skip_ws(ps), ps->p = lit, !peek(ps, "[") && !peek(ps, ">"));
+  bool splat = (lex_skip_ws(ps), ps->p = lit, !lex_peek(ps, "[") && !lex_peek(ps, ">"));
   if (!splat && numel > (int64_t)(close - lit)) return perr_at(ps, lit, "too few dense elements for the type");
   if (splat && nb > TEXT_MAX_SPLAT) return perr_at(ps, lit, "splat constant larger than %lld bytes", (long long)TEXT_MAX_SPLAT);
   if (splat && (ps->splat_bytes += nb) > TEXT_MAX_SPLAT_TOTAL)
@@ -237,7 +237,7 @@ static bool parse_dense(Parser *ps, AttrVal *v) {
   if (!data) return perr(ps, "out of memory");
   ps->end = close;
   bool ok = fill_dense(ps, &t, lit, data, (size_t)nb);
-  if (ok) skip_ws(ps);
+  if (ok) lex_skip_ws(ps);
   if (ok && ps->p != close) ok = perr(ps, "unexpected text in dense elements");
   ps->end = end;
   if (!ok) return false;
@@ -251,10 +251,10 @@ static bool parse_dense(Parser *ps, AttrVal *v) {
 
 static bool parse_resource(Parser *ps, AttrVal *v) {
   char key[TEXT_MAX_KEY];
-  const char *at = (skip_ws(ps), ps->p);
+  const char *at = (lex_skip_ws(ps), ps->p);
   if (!lex_ident(ps, key, sizeof key)) return perr(ps, "expected resource key");
   TensorType t;
-  if (!expect(ps, ">", "after resource key") || !expect(ps, ":", "after dense_resource<...>") ||
+  if (!lex_expect(ps, ">", "after resource key") || !lex_expect(ps, ":", "after dense_resource<...>") ||
       !lex_tensor_type(ps, &t))
     return false;
   for (ResRef *r = ps->res; r; r = r->next) {
@@ -277,7 +277,7 @@ static bool parse_resource(Parser *ps, AttrVal *v) {
 /* ---- scalars and the dictionary ------------------------------------------ */
 
 static bool parse_number(Parser *ps, AttrVal *v) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   const char *q = ps->p;
   bool is_float = q + 1 < ps->end && q[0] == '0' && (q[1] == 'x' || q[1] == 'X');
   for (; !is_float && q < ps->end && (isdigit((unsigned char)*q) || *q == '-' || *q == '+' || *q == '.' || *q == 'e' || *q == 'E'); q++)
@@ -290,49 +290,49 @@ static bool parse_number(Parser *ps, AttrVal *v) {
     if (!lex_int(ps, &v->i)) return false;
     v->kind = AV_INT;
   }
-  if (!accept(ps, ":")) return true;
-  if (accept(ps, "i64")) return v->kind == AV_INT || perr_at(ps, at, "float literal with integer type");
-  if (!expect(ps, "f64", "(attribute numbers are i64 or f64)")) return false;
+  if (!lex_accept(ps, ":")) return true;
+  if (lex_accept(ps, "i64")) return v->kind == AV_INT || perr_at(ps, at, "float literal with integer type");
+  if (!lex_expect(ps, "f64", "(attribute numbers are i64 or f64)")) return false;
   if (v->kind == AV_INT) v->f = (double)v->i;
   v->kind = AV_F64;
   return true;
 }
 
 static bool parse_attr_value(Parser *ps, AttrVal *v) {
-  skip_ws(ps);
-  if (peek(ps, "\"")) {
+  lex_skip_ws(ps);
+  if (lex_peek(ps, "\"")) {
     v->kind = AV_STR;
     return lex_string(ps, &v->s);
   }
-  if (accept(ps, "true") || accept(ps, "false")) {
+  if (lex_accept(ps, "true") || lex_accept(ps, "false")) {
     v->kind = AV_BOOL;
     v->i = ps->p[-1] == 'e' && ps->p[-2] == 'u';
     return true;
   }
-  if (accept(ps, "array<")) return parse_array(ps, v);
-  if (accept(ps, "[")) return parse_list(ps, v);
-  if (accept(ps, "dense_resource<")) return v->kind = AV_DENSE, parse_resource(ps, v);
-  if (accept(ps, "dense<")) return v->kind = AV_DENSE, parse_dense(ps, v);
+  if (lex_accept(ps, "array<")) return parse_array(ps, v);
+  if (lex_accept(ps, "[")) return parse_list(ps, v);
+  if (lex_accept(ps, "dense_resource<")) return v->kind = AV_DENSE, parse_resource(ps, v);
+  if (lex_accept(ps, "dense<")) return v->kind = AV_DENSE, parse_dense(ps, v);
   if (ps->p < ps->end && (isdigit((unsigned char)*ps->p) || *ps->p == '-')) return parse_number(ps, v);
   return perr(ps, "expected attribute value");
 }
 
 bool parse_attr_dict(Parser *ps, AttrDict *ad) {
-  if (!expect(ps, "{", "to start attribute dictionary")) return false;
-  if (accept(ps, "}")) return true;
+  if (!lex_expect(ps, "{", "to start attribute dictionary")) return false;
+  if (lex_accept(ps, "}")) return true;
   do {
     if (!(ad->v = list_grow(ps, ad->v, ad->n, sizeof(AttrVal)))) return false;
     if (ad->n >= TEXT_MAX_ATTRS) return perr(ps, "too many attributes");
     AttrVal *v = &ad->v[ad->n];
     char name[128];
-    v->at = (skip_ws(ps), ps->p);
+    v->at = (lex_skip_ws(ps), ps->p);
     if (!lex_ident(ps, name, sizeof name)) return perr(ps, "expected attribute name");
     if (attr_find(ad, name)) return perr_at(ps, v->at, "duplicate attribute '%s'", name);
     v->name = arena_strdup(&ps->m->arena, name);
     ad->n++;
     if (!v->name) return perr(ps, "out of memory");
     v->kind = AV_UNIT;
-    if (accept(ps, "=") && !parse_attr_value(ps, v)) return false;
-  } while (accept(ps, ","));
-  return expect(ps, "}", "to end attribute dictionary");
+    if (lex_accept(ps, "=") && !parse_attr_value(ps, v)) return false;
+  } while (lex_accept(ps, ","));
+  return lex_expect(ps, "}", "to end attribute dictionary");
 }

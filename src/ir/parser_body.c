@@ -19,7 +19,7 @@ typedef struct BodyParse {
 } BodyParse;
 
 static bool lex_ssa(Parser *ps, char *buf, size_t n) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   if (ps->p >= ps->end || *ps->p != '%') return perr(ps, "expected SSA value name");
   ps->p++;
   if (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9') {
@@ -63,7 +63,7 @@ static BodyInst *add_inst(BodyParse *bp, const char *name, const char *at) {
 
 static bool parse_use(BodyParse *bp, int *idx) {
   char name[128];
-  const char *at = (skip_ws(bp->ps), bp->ps->p);
+  const char *at = (lex_skip_ws(bp->ps), bp->ps->p);
   if (!lex_ssa(bp->ps, name, sizeof name)) return false;
   *idx = find_name(bp, name);
   return *idx >= 0 || perr_at(bp->ps, at, "use of undefined value '%%%s'", name);
@@ -71,15 +71,15 @@ static bool parse_use(BodyParse *bp, int *idx) {
 
 static bool parse_block_args(BodyParse *bp, const DType *arg_dt, int n_args) {
   Parser *ps = bp->ps;
-  if (!expect(ps, "^bb0", "to start generic body")) return false;
+  if (!lex_expect(ps, "^bb0", "to start generic body")) return false;
   int n = 0;
-  if (accept(ps, "(") && !accept(ps, ")")) {
+  if (lex_accept(ps, "(") && !lex_accept(ps, ")")) {
     do {
       char name[128];
-      const char *at = (skip_ws(ps), ps->p);
+      const char *at = (lex_skip_ws(ps), ps->p);
       DType dt;
-      if (!lex_ssa(ps, name, sizeof name) || !expect(ps, ":", "after block argument")) return false;
-      const char *tat = (skip_ws(ps), ps->p);
+      if (!lex_ssa(ps, name, sizeof name) || !lex_expect(ps, ":", "after block argument")) return false;
+      const char *tat = (lex_skip_ws(ps), ps->p);
       if (!lex_dtype(ps, &dt, true)) return false;
       if (n >= n_args) return perr_at(ps, at, "generic body has more block arguments than operands and results (%d)", n_args);
       if (strcmp(dtype_name(dt), text_body_type(arg_dt[n])))
@@ -88,11 +88,11 @@ static bool parse_block_args(BodyParse *bp, const DType *arg_dt, int n_args) {
       if (!bi) return false;
       *bi = (BodyInst){.kind = BODY_ARG, .dtype = arg_dt[n], .imm_i = n};
       n++;
-    } while (accept(ps, ","));
-    if (!expect(ps, ")", "to end block arguments")) return false;
+    } while (lex_accept(ps, ","));
+    if (!lex_expect(ps, ")", "to end block arguments")) return false;
   }
   if (n != n_args) return perr(ps, "generic body has %d block arguments, expected %d (inputs, then outputs)", n, n_args);
-  return expect(ps, ":", "after block label");
+  return lex_expect(ps, ":", "after block label");
 }
 
 /* The body.def kind whose spelling is `name` (CAST and CMP by family). */
@@ -113,15 +113,15 @@ static int kind_of(const char *name) {
 /* `{kiln.unsigned}` then `: T`: the result dtype (ui8 when marked). */
 static bool parse_unsigned(Parser *ps, bool *uns) {
   *uns = false;
-  if (!accept(ps, "{")) return true;
-  if (!expect(ps, "kiln.unsigned", "(the only attribute of body ops)") || !expect(ps, "}", "after kiln.unsigned"))
+  if (!lex_accept(ps, "{")) return true;
+  if (!lex_expect(ps, "kiln.unsigned", "(the only attribute of body ops)") || !lex_expect(ps, "}", "after kiln.unsigned"))
     return false;
   *uns = true;
   return true;
 }
 
 static bool result_dtype(Parser *ps, bool uns, DType *dt) {
-  const char *at = (skip_ws(ps), ps->p);
+  const char *at = (lex_skip_ws(ps), ps->p);
   if (!lex_dtype(ps, dt, true)) return false;
   if (uns && *dt != KILN_I8) return perr_at(ps, at, "{kiln.unsigned} only applies to i8");
   if (uns) *dt = KILN_U8;
@@ -139,12 +139,12 @@ static bool parse_const(BodyParse *bp, BodyInst *bi) {
   Parser *ps = bp->ps;
   bool uns;
   if (!parse_unsigned(ps, &uns)) return false;
-  const char *lit = (skip_ws(ps), ps->p), *colon = lit;
+  const char *lit = (lex_skip_ws(ps), ps->p), *colon = lit;
   double f = 0;
   int64_t i = 0;
   while (colon < ps->end && *colon != ':' && *colon != '\n') colon++;
   ps->p = colon;
-  if (!expect(ps, ":", "after constant value") || !result_dtype(ps, uns, &bi->dtype)) return false;
+  if (!lex_expect(ps, ":", "after constant value") || !result_dtype(ps, uns, &bi->dtype)) return false;
   const char *after = ps->p;
   ps->p = lit;
   if (dtype_is_float(bi->dtype)) {
@@ -158,7 +158,7 @@ static bool parse_const(BodyParse *bp, BodyInst *bi) {
       return perr_at(ps, lit, "integer constant %lld does not fit %s", (long long)i, dtype_name(bi->dtype));
     bi->imm_i = i;
   }
-  skip_ws(ps);
+  lex_skip_ws(ps);
   if (ps->p != colon) return perr(ps, "unexpected text after constant value");
   ps->p = after;
   return true;
@@ -170,26 +170,26 @@ static bool parse_pretty(BodyParse *bp, BodyInst *bi, const char *opname, const 
   char pred[16] = "";
   const char *pat = NULL;
   if (bi->kind == BODY_CMP) {
-    pat = (skip_ws(ps), ps->p);
-    if (!lex_ident(ps, pred, sizeof pred) || !expect(ps, ",", "after comparison predicate"))
+    pat = (lex_skip_ws(ps), ps->p);
+    if (!lex_ident(ps, pred, sizeof pred) || !lex_expect(ps, ",", "after comparison predicate"))
       return perr_at(ps, pat, "expected comparison predicate");
   }
   int want = body_op_n_args(bi->kind);
   const char *aat[3];
   for (int k = 0; k < want; k++) {
-    if (k && !expect(ps, ",", "between operands")) return false;
-    aat[k] = (skip_ws(ps), ps->p);
+    if (k && !lex_expect(ps, ",", "between operands")) return false;
+    aat[k] = (lex_skip_ws(ps), ps->p);
     if (!parse_use(bp, &bi->args[k])) return false;
   }
   bi->n_args = want;
   bool uns;
-  if (!parse_unsigned(ps, &uns) || !expect(ps, ":", "before type")) return false;
-  const char *tat = (skip_ws(ps), ps->p);
+  if (!parse_unsigned(ps, &uns) || !lex_expect(ps, ":", "before type")) return false;
+  const char *tat = (lex_skip_ws(ps), ps->p);
   DType adt = bp->b->insts[bi->args[0]].dtype, t;
   if (bi->kind == BODY_CAST) {
     DType from;
     if (!lex_dtype(ps, &from, true) || !check_type(bp, bi->args[0], from, aat[0])) return false;
-    if (!expect(ps, "to", "in cast") || !result_dtype(ps, uns, &bi->dtype)) return false;
+    if (!lex_expect(ps, "to", "in cast") || !result_dtype(ps, uns, &bi->dtype)) return false;
   } else {
     if (!result_dtype(ps, uns, &t)) return false;
     bi->dtype = bi->kind == BODY_CMP ? KILN_BOOL : t;
@@ -218,13 +218,13 @@ static bool parse_generic_cast(BodyParse *bp, BodyInst *bi, const char *opat) {
   bi->n_args = 1;
   bool uns;
   DType from;
-  const char *aat = (skip_ws(ps), ps->p);
-  if (!expect(ps, "(", "after \"kiln.cast\"") || !parse_use(bp, &bi->args[0]) || !expect(ps, ")", "after cast operand"))
+  const char *aat = (lex_skip_ws(ps), ps->p);
+  if (!lex_expect(ps, "(", "after \"kiln.cast\"") || !parse_use(bp, &bi->args[0]) || !lex_expect(ps, ")", "after cast operand"))
     return false;
-  if (!parse_unsigned(ps, &uns) || !expect(ps, ":", "before type") || !expect(ps, "(", "in function type"))
+  if (!parse_unsigned(ps, &uns) || !lex_expect(ps, ":", "before type") || !lex_expect(ps, "(", "in function type"))
     return false;
   if (!lex_dtype(ps, &from, true) || !check_type(bp, bi->args[0], from, aat)) return false;
-  if (!expect(ps, ")", "in function type") || !expect(ps, "->", "in function type") || !result_dtype(ps, uns, &bi->dtype))
+  if (!lex_expect(ps, ")", "in function type") || !lex_expect(ps, "->", "in function type") || !result_dtype(ps, uns, &bi->dtype))
     return false;
   const char *exp = text_body_op_name(bi, bp->b->insts[bi->args[0]].dtype);
   if (strcmp(exp, "kiln.cast")) return perr_at(ps, opat, "\"kiln.cast\" between these types must be spelled '%s'", exp);
@@ -234,11 +234,11 @@ static bool parse_generic_cast(BodyParse *bp, BodyInst *bi, const char *opat) {
 static bool parse_inst(BodyParse *bp) {
   Parser *ps = bp->ps;
   char name[128], opname[64];
-  const char *at = (skip_ws(ps), ps->p);
-  if (!lex_ssa(ps, name, sizeof name) || !expect(ps, "=", "after result name")) return false;
-  const char *opat = (skip_ws(ps), ps->p);
+  const char *at = (lex_skip_ws(ps), ps->p);
+  if (!lex_ssa(ps, name, sizeof name) || !lex_expect(ps, "=", "after result name")) return false;
+  const char *opat = (lex_skip_ws(ps), ps->p);
   BodyInst tmp = {0};
-  if (accept(ps, "\"kiln.cast\"")) {
+  if (lex_accept(ps, "\"kiln.cast\"")) {
     if (!parse_generic_cast(bp, &tmp, opat)) return false;
   } else {
     if (!lex_ident(ps, opname, sizeof opname)) return perr(ps, "expected body operation name");
@@ -260,41 +260,41 @@ static bool parse_yield(BodyParse *bp, const DType *res_dt, int n_res) {
   int *ys = arena_alloc(&ps->m->arena, sizeof(int) * (size_t)(n_res + 1));
   const char *yat[KILN_MAX_OPERANDS + 1];
   if (!ys) return perr(ps, "out of memory");
-  if (!expect(ps, "(", "after \"kiln.yield\"")) return false;
-  if (!accept(ps, ")")) {
+  if (!lex_expect(ps, "(", "after \"kiln.yield\"")) return false;
+  if (!lex_accept(ps, ")")) {
     do {
-      yat[n < KILN_MAX_OPERANDS ? n : KILN_MAX_OPERANDS] = (skip_ws(ps), ps->p);
+      yat[n < KILN_MAX_OPERANDS ? n : KILN_MAX_OPERANDS] = (lex_skip_ws(ps), ps->p);
       if (n >= n_res) return perr(ps, "\"kiln.yield\" yields more values than the generic has results (%d)", n_res);
       if (!parse_use(bp, &ys[n++])) return false;
-    } while (accept(ps, ","));
-    if (!expect(ps, ")", "after yielded values")) return false;
+    } while (lex_accept(ps, ","));
+    if (!lex_expect(ps, ")", "after yielded values")) return false;
   }
   if (n != n_res) return perr_at(ps, at, "\"kiln.yield\" yields %d values, expected %d", n, n_res);
-  if (!expect(ps, ":", "after \"kiln.yield\" operands") || !expect(ps, "(", "in function type")) return false;
+  if (!lex_expect(ps, ":", "after \"kiln.yield\" operands") || !lex_expect(ps, "(", "in function type")) return false;
   for (int k = 0; k < n; k++) {
     DType t;
-    if ((k && !expect(ps, ",", "between types")) || !lex_dtype(ps, &t, true)) return false;
+    if ((k && !lex_expect(ps, ",", "between types")) || !lex_dtype(ps, &t, true)) return false;
     if (strcmp(dtype_name(t), text_body_type(res_dt[k])))
       return perr(ps, "yielded value %d has type %s, expected %s", k, dtype_name(t), text_body_type(res_dt[k]));
     if (!check_type(bp, ys[k], t, yat[k < KILN_MAX_OPERANDS ? k : KILN_MAX_OPERANDS])) return false;
   }
   bp->b->yields = ys;
   bp->b->n_yield = n;
-  return expect(ps, ")", "in function type") && expect(ps, "->", "in function type") &&
-         expect(ps, "()", "(\"kiln.yield\" has no results)");
+  return lex_expect(ps, ")", "in function type") && lex_expect(ps, "->", "in function type") &&
+         lex_expect(ps, "()", "(\"kiln.yield\" has no results)");
 }
 
 bool parse_generic_body(Parser *ps, Body *body, const DType *arg_dt, int n_args,
                         const DType *res_dt, int n_res) {
   BodyParse bp = {.ps = ps, .b = body};
   memset(body, 0, sizeof *body);
-  if (!expect(ps, "(", "to start region") || !expect(ps, "{", "to start region")) return false;
+  if (!lex_expect(ps, "(", "to start region") || !lex_expect(ps, "{", "to start region")) return false;
   if (!parse_block_args(&bp, arg_dt, n_args)) return false;
-  while (!accept(ps, "\"kiln.yield\"")) {
-    if (ps->failed || ps->p >= ps->end) return expect(ps, "\"kiln.yield\"", "to end generic body");
-    if (!peek(ps, "%")) return perr(ps, "expected body operation or \"kiln.yield\"");
+  while (!lex_accept(ps, "\"kiln.yield\"")) {
+    if (ps->failed || ps->p >= ps->end) return lex_expect(ps, "\"kiln.yield\"", "to end generic body");
+    if (!lex_peek(ps, "%")) return perr(ps, "expected body operation or \"kiln.yield\"");
     if (!parse_inst(&bp)) return false;
   }
   if (!parse_yield(&bp, res_dt, n_res)) return false;
-  return expect(ps, "}", "to end region") && expect(ps, ")", "to end region");
+  return lex_expect(ps, "}", "to end region") && lex_expect(ps, ")", "to end region");
 }

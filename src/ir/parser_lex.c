@@ -38,7 +38,7 @@ bool perr_at(Parser *ps, const char *at, const char *fmt, ...) {
   return false;
 }
 
-void skip_ws(Parser *ps) {
+void lex_skip_ws(Parser *ps) {
   while (ps->p < ps->end) {
     char c = *ps->p;
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
@@ -51,21 +51,21 @@ void skip_ws(Parser *ps) {
   }
 }
 
-bool peek(Parser *ps, const char *tok) {
-  skip_ws(ps);
+bool lex_peek(Parser *ps, const char *tok) {
+  lex_skip_ws(ps);
   size_t n = strlen(tok);
   return (size_t)(ps->end - ps->p) >= n && memcmp(ps->p, tok, n) == 0;
 }
 
-bool accept(Parser *ps, const char *tok) {
-  if (!peek(ps, tok)) return false;
+bool lex_accept(Parser *ps, const char *tok) {
+  if (!lex_peek(ps, tok)) return false;
   ps->p += strlen(tok);
   return true;
 }
 
-bool expect(Parser *ps, const char *tok, const char *ctx) {
+bool lex_expect(Parser *ps, const char *tok, const char *ctx) {
   if (ps->failed) return false;
-  if (accept(ps, tok)) return true;
+  if (lex_accept(ps, tok)) return true;
   if (ps->p >= ps->end) return perr(ps, "expected '%s' %s, found end of input", tok, ctx);
   return perr(ps, "expected '%s' %s", tok, ctx);
 }
@@ -76,7 +76,7 @@ static bool is_id_char(char c) {
 }
 
 bool lex_ident(Parser *ps, char *buf, size_t n) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   if (ps->p >= ps->end || !is_id_start(*ps->p)) return false;
   size_t k = 0;
   while (ps->p < ps->end && is_id_char(*ps->p)) {
@@ -109,7 +109,7 @@ static int lex_escape(Parser *ps) {
 }
 
 bool lex_string(Parser *ps, const char **out) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   const char *start = ps->p;
   if (ps->p >= ps->end || *ps->p != '"') return perr(ps, "expected string literal");
   ps->p++;
@@ -137,7 +137,7 @@ bool lex_string(Parser *ps, const char **out) {
 }
 
 bool lex_int(Parser *ps, int64_t *out) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   const char *q = ps->p;
   bool neg = false;
   if (q < ps->end && (*q == '-' || *q == '+')) neg = *q++ == '-';
@@ -183,7 +183,7 @@ static bool lex_hex_float(Parser *ps, double *out, int as) {
 }
 
 bool lex_float(Parser *ps, double *out, int as) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   if (ps->end - ps->p > 2 && ps->p[0] == '0' && (ps->p[1] == 'x' || ps->p[1] == 'X'))
     return lex_hex_float(ps, out, as);
   const char *q = ps->p;
@@ -214,7 +214,7 @@ static const char *const dtype_spell[KILN_DTYPE_COUNT] = {
 };
 
 bool lex_dtype(Parser *ps, DType *dt, bool body) {
-  skip_ws(ps);
+  lex_skip_ws(ps);
   for (int t = 0; t < KILN_DTYPE_COUNT; t++) {
     size_t n = strlen(dtype_spell[t]);
     if (body && t == KILN_U8) continue;
@@ -230,7 +230,7 @@ bool lex_dtype(Parser *ps, DType *dt, bool body) {
 }
 
 bool lex_tensor_type(Parser *ps, TensorType *t) {
-  if (!expect(ps, "tensor<", "at start of tensor type")) return false;
+  if (!lex_expect(ps, "tensor<", "at start of tensor type")) return false;
   memset(t, 0, sizeof *t);
   int64_t numel = 1;
   while (ps->p < ps->end && isdigit((unsigned char)*ps->p)) {
@@ -266,7 +266,7 @@ bool skip_balanced(Parser *ps) {
   const char *start = ps->p;
   int depth = 0;
   while (ps->p < ps->end) {
-    skip_ws(ps);
+    lex_skip_ws(ps);
     if (ps->p >= ps->end) break;
     char c = *ps->p;
     if (c == '"') {

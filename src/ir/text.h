@@ -63,10 +63,10 @@ typedef struct ResRef {
 bool perr_at(Parser *ps, const char *at, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define perr(ps, ...) perr_at((ps), (ps)->p, __VA_ARGS__)
-void skip_ws(Parser *ps);                  /* spaces, newlines, // comments */
-bool peek(Parser *ps, const char *tok);    /* after whitespace, text starts with tok */
-bool accept(Parser *ps, const char *tok);  /* consume tok if present */
-bool expect(Parser *ps, const char *tok, const char *ctx);
+void lex_skip_ws(Parser *ps);                  /* spaces, newlines, // comments */
+bool lex_peek(Parser *ps, const char *tok);    /* after whitespace, text starts with tok */
+bool lex_accept(Parser *ps, const char *tok);  /* consume tok if present */
+bool lex_expect(Parser *ps, const char *tok, const char *ctx);
 /* Identifier [A-Za-z_][A-Za-z0-9_.$-]* into buf; false if none. */
 bool lex_ident(Parser *ps, char *buf, size_t n);
 /* "..." string with MLIR escapes, arena-copied. */
