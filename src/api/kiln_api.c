@@ -122,9 +122,13 @@ kiln_status kiln_compile_memory(const void *onnx, size_t size, const char *what,
   Module *m = NULL;
   if (!onnx || !out) return fail_msg(KILN_STATUS_INVALID, "kiln_compile_memory: NULL argument");
   *out = NULL;
-  (void)what;
   KilnStatus st = onnx_import(onnx, size, NULL, &m, &d);
   if (!st) st = compile_module(m, opt, out, &d);
+  if (st && what && strncmp(d.msg, what, strlen(what))) { /* name the bytes in the message */
+    char msg[sizeof d.msg];
+    snprintf(msg, sizeof msg, "%.200s: %.800s", what, d.msg);
+    memcpy(d.msg, msg, sizeof msg);
+  }
   return st ? fail(&d, st) : KILN_STATUS_OK;
 }
 

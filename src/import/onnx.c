@@ -424,5 +424,10 @@ KilnStatus onnx_import_file(const char *path, Module **out, Diag *d) {
   st = onnx_import(buf, size, slash ? (dir[0] ? dir : "/") : ".", out, d);
   free(dir);
   free(buf);
+  if (st && !strncmp(d->msg, "not a valid ONNX model", 22)) { /* say which file */
+    char msg[sizeof d->msg];
+    snprintf(msg, sizeof msg, "%.300s: %.700s", path, d->msg);
+    memcpy(d->msg, msg, sizeof msg);
+  }
   return st;
 }
