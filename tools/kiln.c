@@ -158,6 +158,8 @@ typedef struct RunArgs {
   bool random, no_optimize, interp;
   uint64_t seed;
   long threads;
+  DispatchOptions dispatch;   /* --fuse-conv-chains, --fuse-multi-use */
+  const char *target;
 } RunArgs;
 
 static int parse_run_args(int argc, char **argv, RunArgs *a) {
@@ -177,6 +179,12 @@ static int parse_run_args(int argc, char **argv, RunArgs *a) {
       a->no_optimize = a->interp = true;
     } else if (!strcmp(argv[i], "--interp")) {
       a->interp = true;
+    } else if (!strcmp(argv[i], "--fuse-conv-chains")) {
+      a->dispatch.fuse_conv_chains = true;
+    } else if (!strcmp(argv[i], "--fuse-multi-use")) {
+      a->dispatch.fuse_multi_use = true;
+    } else if ((v = flag_value(argc, argv, &i, "--target"))) {
+      a->target = v;
     } else if ((v = flag_value(argc, argv, &i, "--threads"))) {
       char *end;
       a->threads = strtol(v, &end, 10);
@@ -226,6 +234,7 @@ static KilnStatus write_outputs(const Func *f, Tensor **outs, const char *dir, D
 /* A .kiln file is loaded as it is; any other model is imported and optimized (and its
  * dispatches formed when `form`), unless no_optimize. */
 static KilnStatus load_or_compile(const char *path, bool form, bool no_optimize,
+                                  const DispatchOptions *dopt, const char *target,
                                   Artifact **art, Module **m, Diag *d) {
   *art = NULL;
   if (has_suffix(path, ".kiln")) {
@@ -234,7 +243,8 @@ static KilnStatus load_or_compile(const char *path, bool form, bool no_optimize,
     return st;
   }
   KilnStatus st = load_model(path, m, d);
-  CompileOptions copt = {.form_dispatches = form};
+  CompileOptions copt = {.form_dispatches = form, .target = target};
+  if (dopt) copt.dispatch = *dopt;
   if (!st && !no_optimize) st = driver_compile(*m, &copt, NULL, 0, NULL, d);
   if (st) {
     module_free(*m);
@@ -284,7 +294,8 @@ static int cmd_run(int argc, char **argv) {
   Diag d = {0};
   Module *m;
   Artifact *art = NULL;
-  if (load_or_compile(a.model, !a.interp, a.no_optimize, &art, &m, &d)) return fail(&d);
+  if (load_or_compile(a.model, !a.interp, a.no_optimize, &a.dispatch, a.target, &art, &m, &d))
+    return fail(&d);
   const Func *f = m->main;
   Tensor **ins = calloc((size_t)f->n_args + 1, sizeof *ins);
   Tensor **outs = calloc((size_t)f->n_results + 1, sizeof *outs);
@@ -325,6 +336,8 @@ static int parse_count(const char *cmd, const char *flag, const char *v, long lo
 
 static int cmd_bench(int argc, char **argv) {
   BenchOptions bo = {0};
+  DispatchOptions dopt = {0};
+  const char *target = NULL;
   int threads = 0, rc = 0;
   for (int i = 1; i < argc && !rc; i++) {
     const char *v;
@@ -332,7 +345,10 @@ static int cmd_bench(int argc, char **argv) {
     else if ((v = flag_value(argc, argv, &i, "--iterations"))) rc = parse_count("bench", "--iterations", v, 1, 1000000, &bo.iterations);
     else if ((v = flag_value(argc, argv, &i, "--warmup"))) rc = parse_count("bench", "--warmup", v, 1, 1000, &bo.warmup);
     else if ((v = flag_value(argc, argv, &i, "--trace"))) bo.trace = v;
+    else if ((v = flag_value(argc, argv, &i, "--target"))) target = v;
     else if (!strcmp(argv[i], "--json")) bo.json = true;
+    else if (!strcmp(argv[i], "--fuse-conv-chains")) dopt.fuse_conv_chains = true;
+    else if (!strcmp(argv[i], "--fuse-multi-use")) dopt.fuse_multi_use = true;
     else if (argv[i][0] == '-') rc = usage_error("bench", "unknown option '%s'", argv[i]);
     else if (bo.model) rc = usage_error("bench", "unexpected argument '%s'", argv[i]);
     else bo.model = argv[i];
@@ -343,7 +359,7 @@ static int cmd_bench(int argc, char **argv) {
   Module *m;
   Artifact *art;
   CpuProgram *p = NULL;
-  if (load_or_compile(bo.model, true, false, &art, &m, &d)) return fail(&d);
+  if (load_or_compile(bo.model, true, false, &dopt, target, &art, &m, &d)) return fail(&d);
   CpuLowerOptions lo = {.threads = (size_t)threads, .packed = art ? art->packed : NULL,
                         .n_packed = art ? art->n_packed : 0};
   KilnStatus st = cpu_lower(m, m->main, &lo, &p, &d);
@@ -606,7 +622,8 @@ static const Command commands[] = {
    "                    that kept them apart\n"},
   {"bench", cmd_bench, "time the compiled model: median/min/max latency, per dispatch",
    "usage: kiln bench MODEL [--threads N] [--iterations K] [--warmup W] [--json]\n"
-   "                        [--trace=FILE.json]\n"
+   "                        [--trace=FILE.json] [--target=T] [--fuse-conv-chains]\n"
+   "                        [--fuse-multi-use]\n"
    "Compiles MODEL for the CPU backend, runs it W times (default 3), then K timed times\n"
    "(default 20) on random inputs, and prints the median, min and max latency and each\n"
    "dispatch's median time and share.\n"
@@ -618,7 +635,8 @@ static const Command commands[] = {
    "usage: kiln ops\nPrints one ONNX op type (default domain) per line.\n"},
   {"run", cmd_run, "run a model on .npy or random inputs",
    "usage: kiln run MODEL [--input FILE.npy]... [--random-inputs SEED] [--output-dir DIR]\n"
-   "                      [--threads N] [--interp] [--no-optimize]\n"
+   "                      [--threads N] [--interp] [--no-optimize] [--target=T]\n"
+   "                      [--fuse-conv-chains] [--fuse-multi-use]\n"
    "  MODEL              an .onnx file, or Kiln MLIR text (.mlir)\n"
    "  --input FILE.npy   one per graph input, in order (C order, exact dtype and shape)\n"
    "  --random-inputs S  fill every input from seed S instead (floats in [-1,1),\n"
@@ -627,6 +645,7 @@ static const Command commands[] = {
    "  --threads N        worker threads of the CPU backend (default: one per core)\n"
    "  --interp           run the optimized graph on the reference interpreter instead\n"
    "  --no-optimize      run the graph as imported on the reference interpreter\n"
+   "  --target, --fuse-conv-chains, --fuse-multi-use: as for kiln compile\n"
    "Optimizes the model, forms dispatches, lowers them to the CPU backend and runs it;\n"
    "prints the time (compile excluded) and each output's shape, min, max and mean.\n"},
 };

@@ -8,7 +8,9 @@ through elementwise ops, pads, concats, reductions, fake-quant chains, residual 
 multi-use values, dispatch regions...), so together they cover many shapes of dispatch
 the CPU backend must lower. For each file: `kiln run FILE --random-inputs 3 --interp`
 (optimized graph on the interpreter) and `kiln run FILE --random-inputs 3` (compiled
-backend) must both succeed or both fail, and agree: floats within relative L2 1e-5 and
+backend; then again with --fuse-conv-chains --fuse-multi-use --target=npu-4x4x8-c4, so
+multi-root regions, multi-result regions and padded shapes run too) must both succeed
+or both fail, and agree: floats within relative L2 1e-5 and
 max abs 1e-4 of the range (f32 epilogues vs the interpreter's double arithmetic rounded
 per instruction), integers and booleans exactly.
 """
@@ -19,6 +21,9 @@ import sys
 import tempfile
 
 import numpy as np
+
+
+VARIANTS = [[], ["--fuse-conv-chains", "--fuse-multi-use", "--target=npu-4x4x8-c4"]]
 
 
 def run(kiln, path, out, extra, env):
@@ -63,22 +68,20 @@ def main():
         name = os.path.relpath(f, lit_dir)
         with tempfile.TemporaryDirectory() as tmp:
             ref = run(kiln, f, os.path.join(tmp, "ref"), ["--interp"], env)
-            got = run(kiln, f, os.path.join(tmp, "got"), [], env)
-            if ref.returncode != 0 or got.returncode != 0:
-                if (ref.returncode == 0) != (got.returncode == 0):
-                    print(f"FAIL {name}: interpreter rc {ref.returncode}, backend rc "
-                          f"{got.returncode}: {(got.stderr or ref.stderr).strip()}")
-                    failed += 1
-                else:
-                    print(f"ok   {name} (both reject it: {ref.stderr.strip()[:80]})")
-                    passed += 1
-                continue
             problems = []
-            for out in sorted(os.listdir(os.path.join(tmp, "ref"))):
-                msg = compare(np.load(os.path.join(tmp, "got", out)),
-                              np.load(os.path.join(tmp, "ref", out)))
-                if msg:
-                    problems.append(f"{out}: {msg}")
+            for k, flags in enumerate(VARIANTS):
+                got = run(kiln, f, os.path.join(tmp, f"got{k}"), flags, env)
+                if ref.returncode != 0 or got.returncode != 0:
+                    if (ref.returncode == 0) != (got.returncode == 0):
+                        problems.append(f"{' '.join(flags) or 'default'}: interpreter rc "
+                                        f"{ref.returncode}, backend rc {got.returncode}: "
+                                        f"{(got.stderr or ref.stderr).strip()}")
+                    continue
+                for out in sorted(os.listdir(os.path.join(tmp, "ref"))):
+                    msg = compare(np.load(os.path.join(tmp, f"got{k}", out)),
+                                  np.load(os.path.join(tmp, "ref", out)))
+                    if msg:
+                        problems.append(f"{' '.join(flags) or 'default'}: {out}: {msg}")
             if problems:
                 print(f"FAIL {name}: " + "; ".join(problems))
                 failed += 1

@@ -92,6 +92,7 @@ typedef struct Kernel {
   int64_t numel;              /* elements of the epilogue's iteration space */
   int n_stages;
   Stage *stages;
+  int peeled;                 /* 1 when stage 0 moved into the microkernel (below) */
   int ep_bias_buf;            /* GEMM/depthwise: bias + clamp done in the microkernel's */
   float ep_lo, ep_hi;         /*   register epilogue (peeled off the first stage), or -1 */
   int64_t chunk_elems;        /* epilogue work unit (elements), = rows of the root */

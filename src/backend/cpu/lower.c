@@ -130,6 +130,8 @@ static KilnStatus lower_ref_op(Lower *L, const Op *op) {
 /* Which epilogue stage (index) holds v, -1 if none; views see through. */
 typedef struct Fusion {
   const Func *r;
+  const Op *first, *end;  /* the piece of the region: ops [first, end) */
+  const bool *in_piece;   /* by Value.id: defined by an op of the piece */
   const Op *root;
   int n_stages;
   const Op *stage_op[64];
@@ -192,10 +194,10 @@ static bool stage_ok(const Fusion *F, const Op *op, int64_t numel) {
   return true;
 }
 
-/* Classifies the region's ops; false when the region does not have the fused shape. */
+/* Classifies the piece's ops; false when it does not have the fused shape. */
 static bool plan_fusion(Fusion *F) {
   int64_t numel = -1;
-  for (const Op *op = F->r->first; op; op = op->next) {
+  for (const Op *op = F->first; op != F->end; op = op->next) {
     bool uses_derived = false;
     for (int i = 0; i < op->n_in; i++) uses_derived |= derived(F, op->in[i]);
     if (dispatch_is_root(op)) {
@@ -216,10 +218,7 @@ static bool plan_fusion(Fusion *F) {
       return false; /* a non-elementwise consumer of the chain: not this shape */
     }
   }
-  if (!F->root && !F->n_stages) return false;
-  for (int i = 0; i < F->r->n_results; i++)
-    if (!derived(F, F->r->results[i])) return false;
-  return true;
+  return F->root || F->n_stages;
 }
 
 static KilnStatus lower_stage(Lower *L, const Fusion *F, const Op *op, Stage *s) {
@@ -470,8 +469,9 @@ static void choose_root(Lower *L, Kernel *k, const Op *dispatch) {
 /* The buffer that holds derived value v after the fused kernel (allocating a stage's
  * buffer when only a view of it is needed outside). */
 static int derived_buf(Lower *L, const Fusion *F, Kernel *k, const Value *v) {
-  if (F->is_root_val[v->id]) return k->root_buf;
-  Stage *s = &k->stages[F->stage_of[v->id]];
+  int si = F->stage_of[v->id] - k->peeled;
+  if (F->is_root_val[v->id] || si < 0) return k->root_buf; /* the root, or a peeled stage */
+  Stage *s = &k->stages[si];
   if (s->out_buf < 0) s->out_buf = value_buf(L, s->op->out[0]);
   return s->out_buf;
 }
@@ -585,13 +585,37 @@ static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
   }
   memmove(k->stages, k->stages + 1, sizeof *k->stages * (size_t)(k->n_stages - 1));
   k->n_stages--;
+  k->peeled = 1;
+}
+
+/* Whether v (defined in the piece) is read after it: by a later op of the region or as a
+ * region result. */
+static bool needed_outside(const Fusion *F, const Value *v) {
+  if (value_is_result(v)) return true;
+  for (const Use *u = v->uses; u; u = u->next)
+    if (u->user->n_out == 0 || !F->in_piece[u->user->out[0]->id]) return true;
+  return false;
+}
+
+/* After the fused kernel: every value the rest of the region needs has its buffer. */
+static KilnStatus publish_results(Lower *L, const Fusion *F, Kernel *k) {
+  KilnStatus st = KILN_OK;
+  for (const Op *op = F->first; op != F->end && !st; op = op->next)
+    for (int i = 0; i < op->n_out && !st; i++) {
+      const Value *v = op->out[i];
+      if (!derived(F, v) || !needed_outside(F, v)) continue;
+      int from = derived_buf(L, F, k, v);
+      if (from < 0) return nomem(L);
+      if (L->buf_of[v->id] < 0) L->buf_of[v->id] = from;
+      else if (L->buf_of[v->id] != from) st = lower_copy(L, from, L->buf_of[v->id]);
+    }
+  return st;
 }
 
 static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
-  const Func *r = dispatch->attrs.region;
   KilnStatus st = KILN_OK;
   /* Ops that feed the root or the stages from outside the chain run first. */
-  for (const Op *op = r->first; op && !st; op = op->next)
+  for (const Op *op = F->first; op != F->end && !st; op = op->next)
     if (op != F->root && !derived(F, op->out[0])) st = lower_ref_op(L, op);
   if (st) return st;
   Kernel *k = add_kernel(L, KERNEL_FUSED, F->root);
@@ -618,23 +642,48 @@ static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
         if (F->is_root_val[k->stages[s].op->in[i]->id]) k->stages[s].in[i].buf = k->root_buf;
     peel_bias_clamp(L, k, F);
   }
+  return publish_results(L, F, k);
+}
+
+/* Region results not written in place are copied into the dispatch's result buffers. */
+static KilnStatus copy_region_results(Lower *L, const Op *dispatch) {
+  const Func *r = dispatch->attrs.region;
+  KilnStatus st = KILN_OK;
   for (int i = 0; i < r->n_results && !st; i++) {
-    int from = derived_buf(L, F, k, r->results[i]), to = value_buf(L, dispatch->out[i]);
+    int from = value_buf(L, r->results[i]), to = value_buf(L, dispatch->out[i]);
     if (from < 0 || to < 0) return nomem(L);
     if (from != to) st = lower_copy(L, from, to);
   }
   return st;
 }
 
-static KilnStatus lower_op_by_op(Lower *L, const Op *dispatch) {
-  const Func *r = dispatch->attrs.region;
-  KilnStatus st = KILN_OK;
-  for (const Op *op = r->first; op && !st; op = op->next) st = lower_ref_op(L, op);
-  for (int i = 0; i < r->n_results && !st; i++) {
-    int from = value_buf(L, r->results[i]), to = value_buf(L, dispatch->out[i]);
-    if (from < 0 || to < 0) return nomem(L);
-    if (from != to) st = lower_copy(L, from, to);
+/* The end of the piece that starts at `first`: the next root after the first one (ops
+ * before a region's first root belong to its first piece). */
+static const Op *piece_end(const Op *first) {
+  bool seen_root = false;
+  for (const Op *op = first; op; op = op->next) {
+    if (dispatch_is_root(op)) {
+      if (seen_root) return op;
+      seen_root = true;
+    }
   }
+  return NULL;
+}
+
+/* One piece: fused when it has the shape, else op by op. */
+static KilnStatus lower_piece(Lower *L, const Op *dispatch, Fusion *F, bool *in_piece, int n_vals) {
+  for (const Op *op = F->first; op != F->end; op = op->next)
+    for (int i = 0; i < op->n_out; i++) in_piece[op->out[i]->id] = true;
+  for (int i = 0; i < n_vals; i++) F->stage_of[i] = -1, F->is_root_val[i] = false;
+  F->root = NULL, F->n_stages = 0;
+  KilnStatus st = KILN_OK;
+  if (plan_fusion(F)) {
+    st = lower_fused(L, dispatch, F);
+  } else {
+    for (const Op *op = F->first; op != F->end && !st; op = op->next) st = lower_ref_op(L, op);
+  }
+  for (const Op *op = F->first; op != F->end; op = op->next)
+    for (int i = 0; i < op->n_out; i++) in_piece[op->out[i]->id] = false;
   return st;
 }
 
@@ -660,21 +709,26 @@ static KilnStatus bind_region(Lower *L, const Op *dispatch) {
   return KILN_OK;
 }
 
+/* A region with several roots (--fuse-conv-chains) lowers as one piece per root, each
+ * fused on its own: the same kernels as separate dispatches would get. */
 static KilnStatus lower_dispatch(Lower *L, const Op *dispatch, int n_vals) {
   KilnStatus st = bind_region(L, dispatch);
   if (st) return st;
   Fusion F = {.r = dispatch->attrs.region};
-  F.stage_of = malloc(sizeof(int) * (size_t)n_vals);
-  F.is_root_val = calloc((size_t)n_vals, sizeof(bool));
-  if (!F.stage_of || !F.is_root_val) {
-    st = nomem(L);
-  } else {
-    for (int i = 0; i < n_vals; i++) F.stage_of[i] = -1;
-    st = plan_fusion(&F) ? lower_fused(L, dispatch, &F) : lower_op_by_op(L, dispatch);
+  bool *in_piece = calloc((size_t)n_vals + 1, sizeof(bool));
+  F.stage_of = malloc(sizeof(int) * (size_t)(n_vals + 1));
+  F.is_root_val = calloc((size_t)n_vals + 1, sizeof(bool));
+  F.in_piece = in_piece;
+  if (!F.stage_of || !F.is_root_val || !in_piece) st = nomem(L);
+  for (const Op *op = F.r->first; op && !st; op = F.end) {
+    F.first = op;
+    F.end = piece_end(op);
+    st = lower_piece(L, dispatch, &F, in_piece, n_vals);
   }
   free(F.stage_of);
   free(F.is_root_val);
-  return st;
+  free(in_piece);
+  return st ? st : copy_region_results(L, dispatch);
 }
 
 /* Function results: bound to the caller's buffers where a kernel can write them. */
