@@ -811,6 +811,10 @@ KilnStatus dispatch_form_regions(Func *f, const DispatchOptions *opt, Diag *d) {
   int p = 0;
   for (Op *op = f->first; op; op = op->next, p++)
     if (op->kind != KILN_OP_CONSTANT) add_op(&F, op, p);
+  if (F.n == 0) { /* only constants (a graph of folded values): nothing to group */
+    former_free(&F);
+    return KILN_OK;
+  }
   form_groups(&F);
   if (opt->fuse_conv_chains) fuse_conv_chains(&F);
   if (opt->explain) explain(&F, opt->explain);
