@@ -9,6 +9,10 @@ Generated, never committed:
                                   the suite models, and the lit tests' .mlir inputs
   OUT_DIR/npy                     .npy files of every dtype Kiln reads, ranks 0-8, and the
                                   variants it must refuse (Fortran order, big-endian, v2/v3)
+  OUT_DIR/kiln                    compiled models (`kiln compile X -o X.kiln`) of the lit
+                                  tests' .mlir inputs, the ONNX node-test seeds and
+                                  the small suite models, when they compile and are under
+                                  MAX_KILN bytes
 Needs numpy and onnx (the test venv)."""
 import glob
 import io
@@ -21,6 +25,7 @@ import onnx
 
 MAX_ONNX = 64 << 10   # the -max_len of the onnx/pipeline targets in bench/fuzz.sh
 MAX_MLIR = 64 << 10
+MAX_KILN = 256 << 10  # the -max_len of the kiln target
 N_NODE_TESTS = 400
 
 
@@ -65,11 +70,38 @@ def mlir_seeds(out, kiln, seeds, models_dir):
                 name = os.path.basename(os.path.dirname(p)) if p.endswith("model.onnx") else os.path.basename(p)
                 write(os.path.join(d, "%s.%d.mlir" % (name, k)), r.stdout)
                 n += 1
-    lit = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lit")
-    for p in sorted(glob.glob(os.path.join(lit, "**", "*.mlir"), recursive=True)):
+    for p in lit_inputs():
         with open(p, "rb") as f:
             write(os.path.join(d, "lit_" + os.path.basename(os.path.dirname(p)) + "_" + os.path.basename(p)), f.read())
         n += 1
+    return n
+
+
+def lit_inputs():
+    lit = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lit")
+    return sorted(glob.glob(os.path.join(lit, "**", "*.mlir"), recursive=True))
+
+
+def kiln_seeds(out, kiln, seeds, models_dir):
+    d = os.path.join(out, "kiln")
+    os.makedirs(d, exist_ok=True)
+    models = [("lit_%s_%s" % (os.path.basename(os.path.dirname(p)), os.path.basename(p)[:-5]), p)
+              for p in lit_inputs()]
+    models += [("node_" + name, p) for name, p in seeds if p.endswith("model.onnx")]
+    models += [(os.path.basename(p)[:-5], p)  # a .kiln holds the weights: no smaller
+               for p in sorted(glob.glob(os.path.join(models_dir or "", "*small*.onnx")))
+               if os.path.getsize(p) <= MAX_KILN]
+    n = 0
+    for name, p in models:
+        dst = os.path.join(d, name + ".kiln")
+        try:
+            r = subprocess.run([kiln, "compile", p, "-o", dst], capture_output=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            continue
+        if r.returncode == 0 and os.path.exists(dst) and os.path.getsize(dst) <= MAX_KILN:
+            n += 1
+        elif os.path.exists(dst):
+            os.remove(dst)
     return n
 
 
@@ -110,7 +142,9 @@ def main():
     seeds = onnx_seeds(out, models_dir)
     n_mlir = mlir_seeds(out, kiln, seeds, models_dir)
     n_npy = npy_seeds(out)
-    print("corpus: %d onnx/pipeline, %d mlir, %d npy seeds in %s" % (len(seeds), n_mlir, n_npy, out))
+    n_kiln = kiln_seeds(out, kiln, seeds, models_dir)
+    print("corpus: %d onnx/pipeline, %d mlir, %d npy, %d kiln seeds in %s"
+          % (len(seeds), n_mlir, n_npy, n_kiln, out))
 
 
 if __name__ == "__main__":

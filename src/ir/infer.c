@@ -218,13 +218,15 @@ static KilnStatus infer_depthwise(const Op *op, TensorType *out, Diag *d) {
 static KilnStatus convt_out_dim(const Op *op, int i, int64_t in, int64_t *out, Diag *d) {
   const OpAttrs *a = &op->attrs;
   int64_t k = a->kernel[i], s = a->strides[i], dl = a->dilations[i], op_ = a->output_padding[i];
-  int64_t p0 = a->pads[i], p1 = a->pads[i + 2], r;
+  int64_t p0 = a->pads[i], p1 = a->pads[i + 2], r, pads;
   if (k < 1 || s < 1 || dl < 1 || p0 < 0 || p1 < 0 || op_ < 0 || in < 1)
     return op_err(d, op, "bad kernel/stride/dilation/pads/output_padding in dim %d", i);
+  /* every term checked: pads near INT64_MAX (hostile text) must not wrap */
   if (checked_mul_i64(s, in - 1, &r) || checked_add_i64(r, op_, &r) ||
-      checked_mul_i64(k - 1, dl, out) || checked_add_i64(r, *out + 1, &r))
+      checked_mul_i64(k - 1, dl, out) || checked_add_i64(r, *out, &r) ||
+      checked_add_i64(r, 1, &r) || checked_add_i64(p0, p1, &pads))
     return op_err(d, op, "output size overflows");
-  r = r - p0 - p1;
+  r -= pads; /* r >= 1 and pads >= 0 */
   if (r < 1) return op_err(d, op, "output size %lld in dim %d is not positive", (long long)r, i);
   *out = r;
   return KILN_OK;

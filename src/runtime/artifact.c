@@ -285,22 +285,20 @@ static KilnStatus map_file(const char *path, Artifact *a, Diag *d) {
     a->size = (size_t)sb.st_size;
     void *p = mmap(NULL, a->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) st = diag_error(d, KILN_ERR_IO, "%s: cannot map the file", path);
-    else a->map = p;
+    else a->map = p, a->mapped = true;
   }
   close(fd);
   return st;
 }
 
-KilnStatus artifact_load(const char *path, Artifact **out, Diag *d) {
-  *out = NULL;
-  Artifact *a = calloc(1, sizeof *a);
-  if (!a) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
+/* Everything after the bytes are in a->map / a->size: header, sections, module, constants,
+ * packed weights, verifier. Frees a on failure. */
+static KilnStatus load_bytes(const char *name, Artifact *a, Artifact **out, Diag *d) {
   Section sec[N_SECTIONS];
-  KilnStatus st = map_file(path, a, d);
-  if (!st) st = read_sections(path, a->map, a->size, sec, d);
-  if (!st) st = module_parse((const char *)sec[1].p, (size_t)sec[1].size, path, &a->module, d);
-  if (!st) st = bind_consts(path, a, &sec[2], d);
-  if (!st) st = read_packed(path, a, &sec[3], d);
+  KilnStatus st = read_sections(name, a->map, a->size, sec, d);
+  if (!st) st = module_parse((const char *)sec[1].p, (size_t)sec[1].size, name, &a->module, d);
+  if (!st) st = bind_consts(name, a, &sec[2], d);
+  if (!st) st = read_packed(name, a, &sec[3], d);
   if (!st) st = func_verify(a->module->main, d);
   if (st) {
     artifact_free(a);
@@ -310,10 +308,34 @@ KilnStatus artifact_load(const char *path, Artifact **out, Diag *d) {
   return KILN_OK;
 }
 
+KilnStatus artifact_load(const char *path, Artifact **out, Diag *d) {
+  *out = NULL;
+  Artifact *a = calloc(1, sizeof *a);
+  if (!a) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  KilnStatus st = map_file(path, a, d);
+  if (st) {
+    artifact_free(a);
+    return st;
+  }
+  return load_bytes(path, a, out, d);
+}
+
+KilnStatus artifact_load_memory(const uint8_t *data, size_t size, const char *name,
+                                Artifact **out, Diag *d) {
+  *out = NULL;
+  if (!data && size) return diag_error(d, KILN_ERR_INVALID, "%s: NULL data", name);
+  if ((uintptr_t)data % 16) /* constants (i64, f32, ...) are read in place */
+    return diag_error(d, KILN_ERR_INVALID, "%s: data must be 16-byte aligned", name);
+  Artifact *a = calloc(1, sizeof *a);
+  if (!a) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  a->map = data, a->size = size; /* borrowed: artifact_free leaves it alone */
+  return load_bytes(name, a, out, d);
+}
+
 void artifact_free(Artifact *a) {
   if (!a) return;
   module_free(a->module);
   free(a->packed);
-  if (a->map) munmap(a->map, a->size);
+  if (a->mapped) munmap((void *)a->map, a->size);
   free(a);
 }

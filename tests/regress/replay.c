@@ -1,16 +1,19 @@
 /* replay.c — runs one input of a fuzz target the way the fuzz harness does, outside
- * libFuzzer: `replay TARGET FILE` with TARGET onnx | mlir | npy | pipeline.
+ * libFuzzer: `replay TARGET FILE` with TARGET onnx | mlir | npy | pipeline | kiln.
  *
  * Exit 0 when the input is valid, 1 with one line "kiln: error: ..." on stderr when it
  * is not — never a signal; mlir also checks that the parsed module prints and parses back (tests/regress/run.sh checks all three). pipeline runs import,
  * the whole optimization pipeline and the interpreter on random inputs, skipping the run
- * for models over the fuzz harness's budget (fuzz/fuzz_pipeline.c). */
+ * for models over the fuzz harness's budget (fuzz/fuzz_pipeline.c). kiln loads a .kiln
+ * file (artifact_load: the file path of the loader the harness feeds from memory), lowers
+ * and runs it on zero inputs as fuzz/fuzz_kiln.c does (fuzz/fuzz_kiln_run.h). */
 #include <string.h>
 
 #include "driver/driver.h"
 #include "import/import.h"
 
 #include "../../fuzz/fuzz_budget.h"
+#include "../../fuzz/fuzz_kiln_run.h"
 
 static KilnStatus run_pipeline(Module *m, Diag *d) {
   CompileOptions opt = {0};
@@ -68,13 +71,28 @@ static KilnStatus replay(const char *target, const uint8_t *buf, size_t size, Di
   return st;
 }
 
+static KilnStatus replay_kiln(const char *path, Diag *d) {
+  Artifact *a;
+  KilnStatus st = artifact_load(path, &a, d);
+  if (st) return st;
+  st = fuzz_kiln_run(a, d);
+  artifact_free(a);
+  return st;
+}
+
 int main(int argc, char **argv) {
   if (argc != 3 || (strcmp(argv[1], "onnx") && strcmp(argv[1], "mlir") && strcmp(argv[1], "npy") &&
-                    strcmp(argv[1], "pipeline"))) {
-    fprintf(stderr, "usage: replay onnx|mlir|npy|pipeline FILE\n");
+                    strcmp(argv[1], "pipeline") && strcmp(argv[1], "kiln"))) {
+    fprintf(stderr, "usage: replay onnx|mlir|npy|pipeline|kiln FILE\n");
     return 2;
   }
   Diag d = {0};
+  if (!strcmp(argv[1], "kiln")) {
+    KilnStatus st = replay_kiln(argv[2], &d);
+    if (!st) return 0;
+    fprintf(stderr, "kiln: error: %s\n", d.msg[0] ? d.msg : status_name(st));
+    return 1;
+  }
   uint8_t *buf;
   size_t size;
   KilnStatus st = file_read_all(argv[2], &buf, &size, &d);

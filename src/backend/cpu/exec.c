@@ -274,7 +274,8 @@ static void bind_buffers(CpuProgram *p, const void *const *inputs, void *const *
   for (int b = 0; b < p->n_bufs; b++) {
     const Buf *bf = &p->bufs[b];
     switch (bf->kind) {
-    case BUF_ARENA: p->buf_addr[b] = p->arena + bf->offset; break;
+    /* no arena when every arena buffer is empty (NULL + 0 is undefined) */
+    case BUF_ARENA: p->buf_addr[b] = p->arena ? p->arena + bf->offset : NULL; break;
     case BUF_CONST: p->buf_addr[b] = p->module->consts[bf->index].data; break;
     case BUF_INPUT: p->buf_addr[b] = (uint8_t *)inputs[bf->index]; break;
     case BUF_OUTPUT: p->buf_addr[b] = outputs[bf->index]; break;
