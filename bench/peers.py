@@ -7,8 +7,8 @@ For each suite model (tests/models/gen_models.py makes them):
          data-movement-only ones from the dumped executable sources; latency with
          iree-benchmark-module at 1 and 2 threads.
   ORT    latency at 1 and 2 threads, all graph optimizations on.
-  Kiln   dispatch counts from `kiln report --json` and latency from `kiln bench --json`
-         once those commands exist; 'not yet' until then.
+  Kiln   dispatch counts from `kiln report --json`, latency from `kiln bench --json`
+         (compiled backend, same threads), compile time of `kiln compile -o X.kiln`.
 Latencies are medians of --runs runs (the machine is noisy; min and max are kept in the
 JSON). Writes OUT/peers.json and OUT/peers.md and prints the table.
 
@@ -181,6 +181,12 @@ def bench_iree_once(path, threads, runs, flags, work):
 
 def kiln_figures(kiln, path, threads, runs):
     out = {}
+    with tempfile.TemporaryDirectory() as work:  # compile time: ONNX -> .kiln file
+        t = time.perf_counter()
+        r = subprocess.run([kiln, "compile", path, "-o", os.path.join(work, "m.kiln")],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            out["compile_s"] = time.perf_counter() - t
     r = subprocess.run([kiln, "report", path, "--json"], capture_output=True, text=True)
     if r.returncode == 0:
         rep = json.loads(r.stdout)
@@ -208,7 +214,8 @@ def lat(d, t):
 
 def table(results, threads):
     head = ["model", "dispatches Kiln", "IREE default", "IREE deeplab flags",
-            "data-movement Kiln", "IREE default", "IREE deeplab flags"]
+            "data-movement Kiln", "IREE default", "IREE deeplab flags",
+            "compile s Kiln", "compile s IREE"]
     for t in threads:
         head += [f"{t}T Kiln ms", f"{t}T ORT ms", f"{t}T IREE ms", f"{t}T Kiln/ORT", f"{t}T Kiln/IREE"]
     rows = []
@@ -216,7 +223,8 @@ def table(results, threads):
         k, d, f = r.get("kiln", {}), r.get("iree_default", {}), r.get("iree_deeplab", {})
         row = [name, fmt(k.get("dispatches")), fmt(d.get("dispatches", d.get("error") and "error")),
                fmt(f.get("dispatches", f.get("error") and "error")), fmt(k.get("data_movement_dispatches")),
-               fmt(d.get("data_movement_dispatches")), fmt(f.get("data_movement_dispatches"))]
+               fmt(d.get("data_movement_dispatches")), fmt(f.get("data_movement_dispatches")),
+               fmt(k.get("compile_s"), "{:.2f}"), fmt(d.get("compile_s"), "{:.1f}")]
         for t in threads:
             kl, ol = lat(k, t), lat({"latency": r.get("ort", {})}, t)
             il = min([x for x in (lat(d, t), lat(f, t)) if x is not None], default=None)
