@@ -36,7 +36,9 @@ typedef struct CpuLowerOptions {
   int n_packed;               /*   size match what it would pack, else packs itself */
 } CpuLowerOptions;
 
-typedef enum { BUF_ARENA, BUF_CONST, BUF_INPUT, BUF_OUTPUT } BufKind;
+/* BUF_PRECOMPUTED: a value computed from constants only (the dequantized weights of an
+ * int8 model), evaluated once at lowering into the program's memory. */
+typedef enum { BUF_ARENA, BUF_CONST, BUF_INPUT, BUF_OUTPUT, BUF_PRECOMPUTED } BufKind;
 
 /* Storage of one or more values (views share one). */
 typedef struct Buf {
@@ -45,6 +47,7 @@ typedef struct Buf {
   int64_t nbytes;
   int64_t offset;       /* BUF_ARENA: byte offset in the arena, set by the planner */
   int first, last;      /* BUF_ARENA: kernels that write it first and read it last */
+  void *data;           /* BUF_PRECOMPUTED */
 } Buf;
 
 typedef enum {

@@ -279,6 +279,7 @@ static void bind_buffers(CpuProgram *p, const void *const *inputs, void *const *
     case BUF_CONST: p->buf_addr[b] = p->module->consts[bf->index].data; break;
     case BUF_INPUT: p->buf_addr[b] = (uint8_t *)inputs[bf->index]; break;
     case BUF_OUTPUT: p->buf_addr[b] = outputs[bf->index]; break;
+    case BUF_PRECOMPUTED: p->buf_addr[b] = bf->data; break;
     }
   }
 }

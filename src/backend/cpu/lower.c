@@ -47,7 +47,7 @@ static int add_buf(Lower *L, BufKind kind, int index, int64_t nbytes) {
     p->bufs = b;
     L->cap_bufs = cap;
   }
-  p->bufs[p->n_bufs] = (Buf){kind, index, nbytes, 0, -1, -1};
+  p->bufs[p->n_bufs] = (Buf){kind, index, nbytes, 0, -1, -1, NULL};
   return p->n_bufs++;
 }
 
@@ -89,6 +89,8 @@ static bool is_view(const Op *op) {
 
 /* ---- op by op ------------------------------------------------------------ */
 
+static KilnStatus lower_op(Lower *L, const Op *op);
+
 static KilnStatus lower_copy(Lower *L, int from, int to) {
   Kernel *k = add_kernel(L, KERNEL_COPY, NULL);
   int *io = k ? arena_alloc(&L->p->mem, 2 * sizeof *io) : NULL;
@@ -99,7 +101,50 @@ static KilnStatus lower_copy(Lower *L, int from, int to) {
   return KILN_OK;
 }
 
-static KilnStatus lower_ref_op(Lower *L, const Op *op) {
+/* The data of v when it is a constant or computed from constants only, else NULL. */
+static const void *const_data(const Lower *L, const Value *v) {
+  int b = L->buf_of[v->id];
+  if (b < 0) return NULL;
+  const Buf *bf = &L->p->bufs[b];
+  if (bf->kind == BUF_CONST) return L->p->module->consts[bf->index].data;
+  return bf->kind == BUF_PRECOMPUTED ? bf->data : NULL;
+}
+
+enum { PRECOMPUTE_MAX_BYTES = 256 << 20 };
+
+/* An op whose operands are all constant runs once here, not on every run: int8 models
+ * dequantize their weights inside the dispatches (so the int8 path can take them as
+ * they are), and for the float kernels that dequantize is a constant. */
+static KilnStatus try_precompute(Lower *L, const Op *op, bool *done) {
+  Tensor t[KILN_MAX_OPERANDS + 4], *ptr[KILN_MAX_OPERANDS + 4];
+  int64_t bytes = 0;
+  *done = false;
+  if (op->n_in + op->n_out > (int)ARRAY_LEN(t) || op->n_out < 1) return KILN_OK;
+  for (int i = 0; i < op->n_in; i++)
+    if (!const_data(L, op->in[i])) return KILN_OK;
+  for (int i = 0; i < op->n_out; i++) bytes += type_nbytes(&op->out[i]->type);
+  if (bytes > PRECOMPUTE_MAX_BYTES) return KILN_OK;
+  for (int i = 0; i < op->n_in; i++)
+    t[i] = (Tensor){op->in[i]->type, (void *)const_data(L, op->in[i]),
+                    (size_t)type_nbytes(&op->in[i]->type)};
+  for (int i = 0; i < op->n_out; i++) {
+    size_t n = (size_t)type_nbytes(&op->out[i]->type);
+    t[op->n_in + i] = (Tensor){op->out[i]->type, arena_alloc(&L->p->mem, n ? n : 1), n};
+    if (!t[op->n_in + i].data) return nomem(L);
+  }
+  for (int i = 0; i < op->n_in + op->n_out; i++) ptr[i] = &t[i];
+  KilnStatus st = interp_exec_op(op, ptr, ptr + op->n_in, L->d);
+  for (int i = 0; !st && i < op->n_out; i++) {
+    int b = add_buf(L, BUF_PRECOMPUTED, -1, (int64_t)t[op->n_in + i].nbytes);
+    if (b < 0) return nomem(L);
+    L->p->bufs[b].data = t[op->n_in + i].data;
+    L->buf_of[op->out[i]->id] = b;
+  }
+  *done = !st;
+  return st;
+}
+
+static KilnStatus lower_op_ref(Lower *L, const Op *op) {
   if (op->kind == KILN_OP_CONSTANT) {
     int ci = op->attrs.const_index;
     const Module *m = L->p->module;
@@ -197,6 +242,8 @@ static bool stage_ok(const Fusion *F, const Op *op, int64_t numel) {
 /* Classifies the piece's ops; false when it does not have the fused shape. */
 static bool plan_fusion(Fusion *F) {
   int64_t numel = -1;
+  bool has_root = false; /* with a root, generics before it are prologue (e.g. weight DQ) */
+  for (const Op *op = F->first; op != F->end; op = op->next) has_root |= dispatch_is_root(op);
   for (const Op *op = F->first; op != F->end; op = op->next) {
     bool uses_derived = false;
     for (int i = 0; i < op->n_in; i++) uses_derived |= derived(F, op->in[i]);
@@ -209,7 +256,7 @@ static bool plan_fusion(Fusion *F) {
     } else if (is_view(op) && uses_derived) {
       if (F->is_root_val[op->in[0]->id]) F->is_root_val[op->out[0]->id] = true;
       else F->stage_of[op->out[0]->id] = F->stage_of[op->in[0]->id];
-    } else if (op->kind == KILN_OP_GENERIC && (uses_derived || (!F->root && !F->n_stages))) {
+    } else if (op->kind == KILN_OP_GENERIC && (uses_derived || (!has_root && !F->n_stages))) {
       if (numel < 0) numel = type_numel(&op->out[0]->type);
       if (F->n_stages == MAX_STAGES || !stage_ok(F, op, numel)) return false;
       F->stage_of[op->out[0]->id] = F->n_stages;
@@ -245,18 +292,63 @@ static KilnStatus lower_stage(Lower *L, const Fusion *F, const Op *op, Stage *s)
   return KILN_OK;
 }
 
-/* The constant feeding region argument v of dispatch d, or NULL. */
-static const Constant *region_arg_const(const Module *m, const Op *dispatch, const Value *v) {
-  const Func *r = dispatch->attrs.region;
-  for (int i = 0; i < r->n_args; i++)
-    if (r->args[i] == v) {
-      const Op *def = dispatch->in[i]->def;
-      if (def && def->kind == KILN_OP_CONSTANT) {
-        int ci = def->attrs.const_index;
-        if (ci >= 0 && ci < m->n_consts && m->consts[ci].data) return &m->consts[ci];
-      }
-    }
-  return NULL;
+/* An elementwise generic on its own (an input fake-quant before a conv, a standalone add)
+ * runs as a fused kernel without a root: the epilogue evaluator is much faster than the
+ * reference executor. */
+static bool elementwise_ok(const Op *op) {
+  if (op->kind != KILN_OP_GENERIC || op->n_out != 1 || !all_parallel(op) ||
+      !epilogue_supports(op))
+    return false;
+  const TensorType *t = &op->out[0]->type;
+  if (op->attrs.n_loops != t->rank || !affine_is_identity(&op->attrs.maps[op->n_in], t->rank))
+    return false;
+  for (int i = 0; i < op->n_in; i++) {
+    StageOperand so;
+    if (!fold_map(&op->attrs.maps[i], &op->in[i]->type, t->dims, t->rank, &so)) return false;
+  }
+  return true;
+}
+
+static void chunk_elements(Lower *L, Kernel *k);
+
+static KilnStatus lower_elementwise(Lower *L, const Op *op) {
+  Kernel *k = add_kernel(L, KERNEL_FUSED, NULL);
+  Stage *s = k ? arena_alloc(&L->p->mem, sizeof *s) : NULL;
+  if (!s) return nomem(L);
+  const TensorType *t = &op->out[0]->type;
+  *s = (Stage){.op = op, .rank = t->rank, .dtype = t->dtype, .n_in = op->n_in};
+  memcpy(s->dims, t->dims, sizeof s->dims);
+  s->in = arena_alloc(&L->p->mem, sizeof *s->in * (size_t)(op->n_in ? op->n_in : 1));
+  if (!s->in) return nomem(L);
+  for (int i = 0; i < op->n_in; i++) {
+    StageOperand *so = &s->in[i];
+    so->dtype = op->in[i]->type.dtype;
+    so->value = -1;
+    so->buf = value_buf(L, op->in[i]);
+    if (so->buf < 0) return nomem(L);
+    fold_map(&op->attrs.maps[i], &op->in[i]->type, t->dims, t->rank, so); /* checked */
+  }
+  s->out_buf = value_buf(L, op->out[0]);
+  if (s->out_buf < 0) return nomem(L);
+  k->stages = s, k->n_stages = 1;
+  k->root = ROOT_NONE;
+  k->numel = type_numel(t);
+  chunk_elements(L, k);
+  return KILN_OK;
+}
+
+/* One op outside a fused kernel: a constant or a view binds a buffer; an op of constants
+ * is evaluated now; an elementwise generic runs on the epilogue evaluator; anything else
+ * on the reference executor. */
+static KilnStatus lower_op(Lower *L, const Op *op) {
+  bool plain = op->kind != KILN_OP_CONSTANT && !is_view(op) && op->n_out >= 1;
+  if (plain && L->buf_of[op->out[0]->id] < 0) { /* not pre-bound to a result buffer */
+    bool done;
+    KilnStatus st = try_precompute(L, op, &done);
+    if (st || done) return st;
+  }
+  if (plain && elementwise_ok(op)) return lower_elementwise(L, op);
+  return lower_op_ref(L, op);
 }
 
 static int64_t max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -268,8 +360,8 @@ static bool try_gemm(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
   if (x->rank != 2 || w->rank != 2 || x->dtype != KILN_F32 ||
       w->dtype != KILN_F32 || x->dims[0] < 1 || x->dims[1] < 1 || w->dims[1] < 1)
     return false;
-  const Constant *c = region_arg_const(L->p->module, dispatch, op->in[1]);
-  if (!c) return false;
+  const float *wdata = const_data(L, op->in[1]);
+  if (!wdata) return false;
   const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_gemm);
   int64_t M = x->dims[0], K = x->dims[1], N = w->dims[1];
   size_t n = kiln_f32_gemm_packed_b_size((size_t)K, (size_t)N, uk->nr);
@@ -277,7 +369,7 @@ static bool try_gemm(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
   if (!packed) {
     float *buf = arena_alloc(&L->p->mem, n * sizeof(float));
     if (!buf) return false;
-    kiln_f32_gemm_pack_b((size_t)K, (size_t)N, uk->nr, c->data, (size_t)N, buf);
+    kiln_f32_gemm_pack_b((size_t)K, (size_t)N, uk->nr, wdata, (size_t)N, buf);
     packed = buf;
   }
   k->root = ROOT_GEMM;
@@ -358,9 +450,9 @@ static bool try_conv(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
   const OpAttrs *a = &op->attrs;
   if (op->kind != KILN_OP_CONV2D || a->layout != LAYOUT_NHWC || a->groups != 1 || !f32_nhwc(op))
     return false;
-  const Constant *c = region_arg_const(L->p->module, dispatch, op->in[1]);
+  const float *wdata = const_data(L, op->in[1]);
   const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
-  if (!c) return false;
+  if (!wdata) return false;
   struct kiln_f32_conv_shape *s = &k->conv;
   *s = (struct kiln_f32_conv_shape){
       (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3], (size_t)y->dims[1],
@@ -373,7 +465,7 @@ static bool try_conv(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
   if (!packed) {
     float *buf = arena_alloc(&L->p->mem, n * sizeof(float));
     if (!buf) return false;
-    kiln_f32_conv_pack_w(s, c->data, buf, uk);
+    kiln_f32_conv_pack_w(s, wdata, buf, uk);
     packed = buf;
   }
   k->root = ROOT_CONV, k->uk = uk, k->packed_b = packed, k->packed_floats = n;
@@ -460,6 +552,11 @@ static void choose_root(Lower *L, Kernel *k, const Op *dispatch) {
                 try_pool(L, k, k->op) || try_resize(L, k, k->op)))
     return;
   k->root = k->op ? ROOT_REF : ROOT_NONE;
+  chunk_elements(L, k);
+}
+
+/* Epilogue-only work: chunks of at least 4096 elements, several per thread. */
+static void chunk_elements(Lower *L, Kernel *k) {
   int64_t per = max_i64(4096, k->numel / (int64_t)(8 * L->p->threads));
   k->chunk_elems = per;
   k->n_chunks = (k->numel + per - 1) / per;
@@ -616,7 +713,7 @@ static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
   KilnStatus st = KILN_OK;
   /* Ops that feed the root or the stages from outside the chain run first. */
   for (const Op *op = F->first; op != F->end && !st; op = op->next)
-    if (op != F->root && !derived(F, op->out[0])) st = lower_ref_op(L, op);
+    if (op != F->root && !derived(F, op->out[0])) st = lower_op(L, op);
   if (st) return st;
   Kernel *k = add_kernel(L, KERNEL_FUSED, F->root);
   if (!k) return nomem(L);
@@ -680,7 +777,7 @@ static KilnStatus lower_piece(Lower *L, const Op *dispatch, Fusion *F, bool *in_
   if (plan_fusion(F)) {
     st = lower_fused(L, dispatch, F);
   } else {
-    for (const Op *op = F->first; op != F->end && !st; op = op->next) st = lower_ref_op(L, op);
+    for (const Op *op = F->first; op != F->end && !st; op = op->next) st = lower_op(L, op);
   }
   for (const Op *op = F->first; op != F->end; op = op->next)
     for (int i = 0; i < op->n_out; i++) in_piece[op->out[i]->id] = false;
@@ -779,7 +876,7 @@ static KilnStatus lower_func(Lower *L, const Func *f, int n_vals) {
       st = lower_dispatch(L, op, n_vals);
       L->dispatch = -1;
     } else {
-      st = lower_ref_op(L, op);
+      st = lower_op(L, op);
     }
   }
   if (!st) st = copy_results(L, f);
