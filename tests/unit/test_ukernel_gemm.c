@@ -6,7 +6,10 @@
  * with lda > K and ldc > N (stride bugs show), sentinels around C (nothing outside the
  * M x N box is written), the epilogue modes (bias, clamp, accumulate) cycled over the
  * cases and all 8 combined on one shape, and the tile range split in three (threads will
- * split it so; results must be bit-identical to one call).
+ * split it so; results must be bit-identical to one call). The driver's blocking: K = 1100
+ * gives several K blocks of the copied A for every tile height (last one shorter), and
+ * one wide shape (N x K floats over the driver's 4 MiB B block) several N blocks, its
+ * range split in 7 so parts start and end inside column panels and N blocks.
  *
  * Oracles: the portable variant against a naive triple loop in double; every other
  * variant against the portable one. Tolerance: summing K products in float with unit
@@ -132,7 +135,8 @@ static const struct kiln_ukernel *portable(void) {
 
 /* One shape on one variant: against the reference (portable) or portable (others), and
  * the three-way range split bit-identical to one call. */
-static void check_case(const struct kiln_ukernel *k, size_t M, size_t N, size_t K, int mode) {
+static void check_case(const struct kiln_ukernel *k, size_t M, size_t N, size_t K, int mode,
+                       int parts) {
   struct problem p;
   problem_init(&p, M, N, K, mode);
   float *C = run(&p, k, 1);
@@ -144,12 +148,12 @@ static void check_case(const struct kiln_ukernel *k, size_t M, size_t N, size_t 
     check_failures += compare(&p, C, NULL, Cp, 4.0, "portable", k) != 0;
     free(Cp);
   }
-  float *Cs = run(&p, k, 3);
+  float *Cs = run(&p, k, parts);
   check_count++;
   if (memcmp(C, Cs, sizeof(float) * (M + C_PAD_ROWS) * p.ldc)) {
     check_failures++;
-    fprintf(stderr, "%s M=%zu N=%zu K=%zu mode=%d: tile range split in 3 differs\n",
-            k->name, M, N, K, mode);
+    fprintf(stderr, "%s M=%zu N=%zu K=%zu mode=%d: tile range split in %d differs\n",
+            k->name, M, N, K, mode, parts);
   }
   free(Cs);
   free(C);
@@ -172,11 +176,14 @@ static void test_variant(const struct kiln_ukernel *k) {
       for (size_t c = 0; c < sizeof Ks / sizeof Ks[0]; c++) {
         if (!Ms[a] || !Ns[b])
           continue;
-        check_case(k, Ms[a], Ns[b], Ks[c], mode);
+        check_case(k, Ms[a], Ns[b], Ks[c], mode, 3);
         mode = (mode + 1) & 7, cases++;
       }
   for (int m = 0; m < 8; m++, cases++) /* every epilogue combination on a gt shape */
-    check_case(k, mr + 1, nr + 1, 13, m);
+    check_case(k, mr + 1, nr + 1, 13, m, 3);
+  /* Several N blocks (1100 * 1000 floats > 4 MiB), M not a multiple of mr. */
+  check_case(k, 2 * mr + 1, 1000, 1100, MODE_BIAS | MODE_ACC, 7);
+  cases++;
   printf("  %s (%ux%u): %d cases, %s\n", k->name, k->mr, k->nr, cases,
          check_failures == before ? "ok" : "FAILED");
 }

@@ -1,18 +1,23 @@
 /* gemm.c — B packing and the f32 GEMM driver: loops a microkernel over MR x NR tiles of
- * a tile range, blocking K and N for the caches (Goto's loop order: N block, K block,
- * M block, N tile, M tile, so a kc x NR panel of B stays in L1 across the M tiles and a
- * block of A rows stays in L2 across the N tiles). */
+ * a tile range. Loop order: N block, M tile, K block, N tile. Each MR x kc block of A is
+ * copied into a small buffer on the stack (`apack`, in L1) and used for the N tiles of
+ * the block; B panels stream from L2/L3; the tile row of C stays in L2 across K blocks.
+ *
+ * Why copy A: rows of A with a power-of-two stride (K = 1024: 4 KiB) all map to one L1
+ * set, and the 14 rows of the AVX-512 tile are more than its ways (12 on Zen 5): every
+ * broadcasts kept missing L1 (1024^3 ran at ~80% of peak). The copy has a row stride that is not a
+ * multiple of 4 KiB. Why this loop order: the copy is paid once per (tile row, N block),
+ * so N blocks are wide; measured on Zen 5, copying A once more per N block costs more
+ * than streaming B from L3 (B panels are read sequentially, which the prefetchers hide). */
 #include "backend/cpu/ukernel/ukernel.h"
 
 #include <assert.h>
 #include <math.h>
+#include <string.h>
 
-/* Cache budgets (bytes), conservative for the machines we run on (Zen 1: 32 KiB L1d,
- * 512 KiB L2; newer parts have more). */
 enum {
-  L1_PANEL_BYTES = 16 * 1024,  /* one kc x NR panel of B (half of L1: A rows share it) */
-  L2_A_BYTES = 192 * 1024,     /* one mc x kc block of A */
-  L2_B_BYTES = 384 * 1024,     /* one kc x nc block of B */
+  A_PACK_BYTES = 16 * 1024,        /* one copied MR x kc block of A (fits any L1) */
+  B_BLOCK_BYTES = 4 * 1024 * 1024, /* the B panels of one N block, all of K (L3) */
 };
 
 size_t kiln_f32_gemm_packed_b_size(size_t K, size_t N, size_t nr) {
@@ -52,12 +57,16 @@ void kiln_f32_gemm(size_t M, size_t N, size_t K, const float *A, size_t lda,
     return;
   const kiln_f32_gemm_ukernel_fn ukernel = kernel->fn.f32_gemm;
 
-  /* K blocks of balanced size, at most what keeps a B panel in L1. */
-  const size_t kc_max = max_size(64, L1_PANEL_BYTES / (nr * sizeof(float)));
+  /* K blocks of balanced size, at most what fits the copy buffer with its row stride:
+   * kc rounded up to a cache line plus one line (rows start in different L1 sets). */
+  _Alignas(64) float apack[A_PACK_BYTES / sizeof(float)];
+  assert(mr * 32 <= A_PACK_BYTES / sizeof(float));
+  const size_t kc_max = (A_PACK_BYTES / sizeof(float) / mr - 16) / 16 * 16;
   const size_t k_blocks = (K + kc_max - 1) / kc_max;
   const size_t kc = (K + k_blocks - 1) / k_blocks;
-  const size_t m_block = max_size(1, L2_A_BYTES / (mr * kc * sizeof(float))); /* tiles */
-  const size_t n_block = max_size(1, L2_B_BYTES / (nr * kc * sizeof(float))); /* tiles */
+  const size_t ld_pack = (kc + 15) / 16 * 16 + 16;
+  assert(mr * ld_pack <= A_PACK_BYTES / sizeof(float));
+  const size_t n_block = max_size(1, B_BLOCK_BYTES / (nr * K * sizeof(float))); /* tiles */
 
   const struct kiln_f32_epilogue *ep = &params->ep;
   const int need_ep = ep->bias || ep->min > -INFINITY || ep->max < INFINITY;
@@ -65,25 +74,30 @@ void kiln_f32_gemm(size_t M, size_t N, size_t K, const float *A, size_t lda,
   const size_t nt_first = tile_begin / m_tiles, nt_last = (tile_end - 1) / m_tiles;
   for (size_t jb = nt_first; jb <= nt_last; jb += n_block) {
     const size_t jb_end = min_size(jb + n_block, nt_last + 1);
-    for (size_t k0 = 0; k0 < K; k0 += kc) {
-      const size_t kcur = min_size(kc, K - k0);
-      const uint32_t flags = (k0 > 0 || params->accumulate ? KILN_GEMM_ACCUMULATE : 0) |
-                             (k0 + kcur == K && need_ep ? KILN_GEMM_EPILOGUE : 0);
-      for (size_t ib = 0; ib < m_tiles; ib += m_block) {
-        const size_t ib_end = min_size(ib + m_block, m_tiles);
-        for (size_t j = jb; j < jb_end; j++) {
-          /* The M tiles of column j inside the range, inside this M block. */
-          const size_t lo = max_size(ib, j == nt_first ? tile_begin % m_tiles : 0);
-          const size_t hi = min_size(ib_end, j == nt_last ? (tile_end - 1) % m_tiles + 1 : m_tiles);
-          const size_t n0 = j * nr, ncur = min_size(nr, N - n0);
-          const float *w = packed_b + (j * K + k0) * nr;
+    for (size_t i = 0; i < m_tiles; i++) {
+      /* Columns of this N block whose tile (i, j) is in the range: only the range's first
+       * and last columns can be partial. */
+      size_t j_lo = jb, j_hi = jb_end;
+      if (j_lo == nt_first && j_lo * m_tiles + i < tile_begin)
+        j_lo++;
+      if (j_hi - 1 == nt_last && (j_hi - 1) * m_tiles + i >= tile_end)
+        j_hi--;
+      if (j_lo >= j_hi)
+        continue;
+      const size_t m0 = i * mr, mcur = min_size(mr, M - m0);
+      for (size_t k0 = 0; k0 < K; k0 += kc) {
+        const size_t kcur = min_size(kc, K - k0);
+        const uint32_t flags = (k0 > 0 || params->accumulate ? KILN_GEMM_ACCUMULATE : 0) |
+                               (k0 + kcur == K && need_ep ? KILN_GEMM_EPILOGUE : 0);
+        /* The kernels read rows past mcur from row mcur-1: only real rows are copied. */
+        for (size_t r = 0; r < mcur; r++)
+          memcpy(apack + r * ld_pack, A + (m0 + r) * lda + k0, kcur * sizeof(float));
+        for (size_t j = j_lo; j < j_hi; j++) {
+          const size_t n0 = j * nr;
           const struct kiln_f32_epilogue tile_ep = {
               .bias = ep->bias ? ep->bias + n0 : NULL, .min = ep->min, .max = ep->max};
-          for (size_t i = lo; i < hi; i++) {
-            const size_t m0 = i * mr;
-            ukernel(min_size(mr, M - m0), ncur, kcur, A + m0 * lda + k0, lda, w,
-                    C + m0 * ldc + n0, ldc, &tile_ep, flags);
-          }
+          ukernel(mcur, min_size(nr, N - n0), kcur, apack, ld_pack,
+                  packed_b + (j * K + k0) * nr, C + m0 * ldc + n0, ldc, &tile_ep, flags);
         }
       }
     }
