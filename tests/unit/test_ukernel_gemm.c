@@ -2,12 +2,12 @@
  * kiln_f32_gemm, on shapes derived from its tile (style.md item 5):
  *   M: mr (eq), 2mr, 3mr (div), 1, mr-1 (lt: masked rows), mr+1, 2mr+mr/2 (gt)
  *   N: nr, 2nr (div), 1, nr-1 (lt: masked columns), nr+1, 3nr+nr/2 (gt)
- *   K: 1, 7 (small), 1100 (large: more than one K block for every tile width)
+ *   K: 1, 7 (small), 2100 (large: more than one K block for every tile height)
  * with lda > K and ldc > N (stride bugs show), sentinels around C (nothing outside the
  * M x N box is written), the epilogue modes (bias, clamp, accumulate) cycled over the
  * cases and all 8 combined on one shape, and the tile range split in three (threads will
- * split it so; results must be bit-identical to one call). The driver's blocking: K = 1100
- * gives several K blocks of the copied A for every tile height (last one shorter), and
+ * split it so; results must be bit-identical to one call). The driver's blocking: K = 2100
+ * gives several K blocks of the copied A for every tile height (32 KiB buffer), and
  * one wide shape (N x K floats over the driver's 4 MiB B block) several N blocks, its
  * range split in 7 so parts start and end inside column panels and N blocks.
  *
@@ -168,7 +168,7 @@ static void test_variant(const struct kiln_ukernel *k) {
   const size_t mr = k->mr, nr = k->nr;
   const size_t Ms[] = {mr, 2 * mr, 3 * mr, 1, mr - 1, mr + 1, 2 * mr + mr / 2};
   const size_t Ns[] = {nr, 2 * nr, 1, nr - 1, nr + 1, 3 * nr + nr / 2};
-  const size_t Ks[] = {1, 7, 1100};
+  const size_t Ks[] = {1, 7, 2100};
   const int before = check_failures;
   int mode = 0, cases = 0;
   for (size_t a = 0; a < sizeof Ms / sizeof Ms[0]; a++)
@@ -181,8 +181,8 @@ static void test_variant(const struct kiln_ukernel *k) {
       }
   for (int m = 0; m < 8; m++, cases++) /* every epilogue combination on a gt shape */
     check_case(k, mr + 1, nr + 1, 13, m, 3);
-  /* Several N blocks (1100 * 1000 floats > 4 MiB), M not a multiple of mr. */
-  check_case(k, 2 * mr + 1, 1000, 1100, MODE_BIAS | MODE_ACC, 7);
+  /* Several N blocks (2100 * 1000 floats > 4 MiB), M not a multiple of mr. */
+  check_case(k, 2 * mr + 1, 1000, 2100, MODE_BIAS | MODE_ACC, 7);
   cases++;
   printf("  %s (%ux%u): %d cases, %s\n", k->name, k->mr, k->nr, cases,
          check_failures == before ? "ok" : "FAILED");

@@ -1,7 +1,7 @@
 /* gemm.c — B packing and the f32 GEMM driver: loops a microkernel over MR x NR tiles of
  * a tile range. Loop order: N block, M tile, K block, N tile. Each MR x kc block of A is
- * copied into a small buffer on the stack (`apack`, in L1) and used for the N tiles of
- * the block; B panels stream from L2/L3; the tile row of C stays in L2 across K blocks.
+ * copied into a 32 KiB buffer on the stack (`apack`) and used for the N tiles of the
+ * block; B panels stream from L2/L3; the tile row of C stays in L2 across K blocks.
  *
  * Why copy A: rows of A with a power-of-two stride (K = 1024: 4 KiB) all map to one L1
  * set, and the 14 rows of the AVX-512 tile are more than its ways (12 on Zen 5): every
@@ -16,7 +16,7 @@
 #include <string.h>
 
 enum {
-  A_PACK_BYTES = 16 * 1024,        /* one copied MR x kc block of A (fits any L1) */
+  A_PACK_BYTES = 32 * 1024,        /* one copied MR x kc block of A (L1, or L2 beside B) */
   B_BLOCK_BYTES = 4 * 1024 * 1024, /* the B panels of one N block, all of K (L3) */
 };
 
