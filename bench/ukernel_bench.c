@@ -99,7 +99,7 @@ static float *alloc_floats(size_t n) {
 
 /* ---- the ops ---- */
 
-enum { OP_CONV, OP_DWCONV, OP_POOL, OP_RESIZE };
+enum { OP_CONV, OP_DWCONV, OP_POOL, OP_RESIZE, OP_DWCONV3X3 };
 struct op_case {
   const char *what;
   int op;
@@ -116,6 +116,11 @@ static const struct op_case op_cases[] = {
     {"dwconv 5x5 28x28 C=240", OP_DWCONV, 28, 28, 240, 240, 5, 5, 1, 1, 2, 0},
     {"dwconv 5x5/2 56x56 C=144", OP_DWCONV, 56, 56, 144, 144, 5, 5, 2, 1, 2, 0},
     {"dwconv 3x3 112x112 C=32 (general)", OP_DWCONV, 112, 112, 32, 32, 3, 3, 1, 1, 1, 0},
+    {"dwconv3x3 112x112 C=32", OP_DWCONV3X3, 112, 112, 32, 32, 3, 3, 1, 1, 1, 0},
+    {"dwconv3x3/2 112x112 C=96", OP_DWCONV3X3, 112, 112, 96, 96, 3, 3, 2, 1, 1, 0},
+    {"dwconv3x3 28x28 C=192", OP_DWCONV3X3, 28, 28, 192, 192, 3, 3, 1, 1, 1, 0},
+    {"dwconv3x3 14x14 C=576", OP_DWCONV3X3, 14, 14, 576, 576, 3, 3, 1, 1, 1, 0},
+    {"dwconv3x3 d2 33x33 C=960 (deeplab)", OP_DWCONV3X3, 33, 33, 960, 960, 3, 3, 1, 2, 2, 0},
     {"maxpool 3x3/2 112x112 C=64", OP_POOL, 112, 112, 64, 64, 3, 3, 2, 1, 1, KILN_POOL_MAX},
     {"avgpool 3x3/1 28x28 C=192", OP_POOL, 28, 28, 192, 192, 3, 3, 1, 1, 1, KILN_POOL_AVG},
     {"global avgpool 7x7 C=2048", OP_POOL, 7, 7, 2048, 2048, 7, 7, 7, 1, 0, KILN_POOL_AVG},
@@ -147,6 +152,12 @@ static void op_exec(struct op_run *r) {
         .kh = oc->kh, .kw = oc->kw, .stride_h = oc->s, .stride_w = oc->s, .dilation_h = oc->d,
         .dilation_w = oc->d, .pad_top = oc->pad, .pad_left = oc->pad};
     kiln_f32_dwconv(&s, r->in, r->w, r->out, &ep, r->k, 0, r->out_h);
+  } else if (oc->op == OP_DWCONV3X3) {
+    const struct kiln_f32_dwconv_shape s = {
+        .in_h = oc->h, .in_w = oc->w, .channels = oc->c, .out_h = r->out_h, .out_w = r->out_w,
+        .stride_h = oc->s, .stride_w = oc->s, .dilation_h = oc->d, .dilation_w = oc->d,
+        .pad_top = oc->pad, .pad_left = oc->pad};
+    kiln_f32_dwconv3x3(&s, r->in, r->w, r->out, &ep, r->k, 0, r->out_h);
   } else if (oc->op == OP_POOL) {
     const struct kiln_f32_pool_shape s = {
         .in_h = oc->h, .in_w = oc->w, .channels = oc->c, .out_h = r->out_h, .out_w = r->out_w,
@@ -200,7 +211,7 @@ static void op_setup(struct op_run *r, const struct op_case *oc, const struct ki
     r->packed = alloc_floats(kiln_f32_conv_packed_w_size(&s, k));
     kiln_f32_conv_pack_w(&s, r->w, r->packed, k);
     r->flops = 2.0 * pixels * taps * (double)C * (double)oc->f;
-  } else if (oc->op == OP_DWCONV) {
+  } else if (oc->op == OP_DWCONV || oc->op == OP_DWCONV3X3) {
     r->w = alloc_floats(oc->kh * oc->kw * C);
     for (size_t i = 0; i < oc->kh * oc->kw * C; i++)
       r->w[i] = (float)((double)rand() / RAND_MAX - 0.5);
@@ -215,8 +226,9 @@ static void op_free(struct op_run *r) {
   free(r->lw), free(r->lh), free(r->w0), free(r->w1), free(r->h0), free(r->h1);
 }
 
-static const enum kiln_ukernel_op op_kinds[] = {KILN_UKERNEL_OP_f32_conv, KILN_UKERNEL_OP_f32_dwconv,
-                                                KILN_UKERNEL_OP_f32_pool, KILN_UKERNEL_OP_f32_resize};
+static const enum kiln_ukernel_op op_kinds[] = {
+    KILN_UKERNEL_OP_f32_conv, KILN_UKERNEL_OP_f32_dwconv, KILN_UKERNEL_OP_f32_pool,
+    KILN_UKERNEL_OP_f32_resize, KILN_UKERNEL_OP_f32_dwconv3x3};
 
 static void bench_ops(int runs, double peak[KILN_ISA_COUNT], double machine_peak) {
   printf("ops, 1 thread, 1 image, best of %d runs (portable: of 3), epilogue bias+relu6:\n",

@@ -2,7 +2,8 @@
  * kiln_f32_dwconv3x3, with channel counts derived from its channel tile nr (style.md
  * item 5): nr (eq), 2nr (div), 1, nr-1 (lt: masked channels), nr+1, 3nr+nr/2 (gt); over
  * geometries covering stride 1-3, dilation 1-4, symmetric/asymmetric/no padding, a 1x1
- * image, and a dilation wider than the image (only centre taps land inside). Epilogue
+ * image, a dilation wider than the image (only centre taps land inside), and wide rows
+ * (the SIMD kernels run interior pixels four at a time, the rest one by one). Epilogue
  * modes (bias, clamp) cycle over the cases; output rows are computed in two calls (row
  * ranges, as threads will split them); a sentinel after the output catches overruns.
  *
@@ -43,6 +44,8 @@ static const struct geometry geometries[] = {
     {3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 3, 3},  /* 'valid': one output pixel */
     {7, 5, 3, 2, 1, 2, 2, 0, 1, 2, 3, 3},  /* asymmetric padding, stride 3 x 2 */
     {2, 2, 1, 1, 4, 4, 4, 4, 4, 4, 3, 3},  /* dilation wider than the image */
+    {3, 23, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3}, /* wide: 21 interior pixels (4 at a time + 1) */
+    {4, 20, 2, 2, 1, 2, 1, 1, 1, 1, 3, 3}, /* wide, stride 2, dilation 2 along W */
 };
 enum { N_GEOM = sizeof geometries / sizeof geometries[0] };
 enum { MODE_BIAS = 1, MODE_CLAMP = 2 };

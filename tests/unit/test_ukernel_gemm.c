@@ -2,11 +2,16 @@
  * kiln_f32_gemm, on shapes derived from its tile (style.md item 5):
  *   M: mr (eq), 2mr, 3mr (div), 1, mr-1 (lt: masked rows), mr+1, 2mr+mr/2 (gt)
  *   N: nr, 2nr (div), 1, nr-1 (lt: masked columns), nr+1, 3nr+nr/2 (gt)
- *   K: 1, 7 (small), 1100 (large: more than one K block for every tile width)
+ *   K: 1, 7 (small), 2100 (large: more than one K block for every tile size)
  * with lda > K and ldc > N (stride bugs show), sentinels around C (nothing outside the
  * M x N box is written), the epilogue modes (bias, clamp, accumulate) cycled over the
  * cases and all 8 combined on one shape, and the tile range split in three (threads will
- * split it so; results must be bit-identical to one call).
+ * split it so; results must be bit-identical to one call). The driver reads A in place
+ * (lda = K + 3) except at row strides that alias in L1 (multiples of 4 KiB) with at
+ * least 8 N tiles, where it copies blocks of A: three such shapes, with several K blocks
+ * (K not a multiple), M not a multiple of mr, and one wide shape (N x K floats over the
+ * 4 MiB B block: several N blocks) with its range split in 7, so parts start and end
+ * inside column panels and N blocks.
  *
  * Oracles: the portable variant against a naive triple loop in double; every other
  * variant against the portable one. Tolerance: summing K products in float with unit
@@ -41,9 +46,11 @@ struct problem {
   double *ref, *mag;        /* M x N exact result and error magnitude */
 };
 
-static void problem_init(struct problem *p, size_t M, size_t N, size_t K, int mode) {
+/* lda 0: K + 3 (rows in different cache sets: the driver reads A in place). */
+static void problem_init(struct problem *p, size_t M, size_t N, size_t K, size_t lda,
+                         int mode) {
   p->M = M, p->N = N, p->K = K, p->mode = mode;
-  p->lda = K + 3, p->ldc = N + C_PAD_COLS;
+  p->lda = lda ? lda : K + 3, p->ldc = N + C_PAD_COLS;
   p->A = malloc(sizeof(float) * M * p->lda);
   p->B = malloc(sizeof(float) * K * N);
   p->bias = malloc(sizeof(float) * N);
@@ -132,9 +139,10 @@ static const struct kiln_ukernel *portable(void) {
 
 /* One shape on one variant: against the reference (portable) or portable (others), and
  * the three-way range split bit-identical to one call. */
-static void check_case(const struct kiln_ukernel *k, size_t M, size_t N, size_t K, int mode) {
+static void check_case(const struct kiln_ukernel *k, size_t M, size_t N, size_t K, size_t lda,
+                       int mode, int parts) {
   struct problem p;
-  problem_init(&p, M, N, K, mode);
+  problem_init(&p, M, N, K, lda, mode);
   float *C = run(&p, k, 1);
   check_count++;
   if (k->isa == KILN_ISA_PORTABLE) {
@@ -144,12 +152,12 @@ static void check_case(const struct kiln_ukernel *k, size_t M, size_t N, size_t 
     check_failures += compare(&p, C, NULL, Cp, 4.0, "portable", k) != 0;
     free(Cp);
   }
-  float *Cs = run(&p, k, 3);
+  float *Cs = run(&p, k, parts);
   check_count++;
   if (memcmp(C, Cs, sizeof(float) * (M + C_PAD_ROWS) * p.ldc)) {
     check_failures++;
-    fprintf(stderr, "%s M=%zu N=%zu K=%zu mode=%d: tile range split in 3 differs\n",
-            k->name, M, N, K, mode);
+    fprintf(stderr, "%s M=%zu N=%zu K=%zu mode=%d: tile range split in %d differs\n",
+            k->name, M, N, K, mode, parts);
   }
   free(Cs);
   free(C);
@@ -164,7 +172,7 @@ static void test_variant(const struct kiln_ukernel *k) {
   const size_t mr = k->mr, nr = k->nr;
   const size_t Ms[] = {mr, 2 * mr, 3 * mr, 1, mr - 1, mr + 1, 2 * mr + mr / 2};
   const size_t Ns[] = {nr, 2 * nr, 1, nr - 1, nr + 1, 3 * nr + nr / 2};
-  const size_t Ks[] = {1, 7, 1100};
+  const size_t Ks[] = {1, 7, 2100};
   const int before = check_failures;
   int mode = 0, cases = 0;
   for (size_t a = 0; a < sizeof Ms / sizeof Ms[0]; a++)
@@ -172,11 +180,18 @@ static void test_variant(const struct kiln_ukernel *k) {
       for (size_t c = 0; c < sizeof Ks / sizeof Ks[0]; c++) {
         if (!Ms[a] || !Ns[b])
           continue;
-        check_case(k, Ms[a], Ns[b], Ks[c], mode);
+        check_case(k, Ms[a], Ns[b], Ks[c], 0, mode, 3);
         mode = (mode + 1) & 7, cases++;
       }
   for (int m = 0; m < 8; m++, cases++) /* every epilogue combination on a gt shape */
-    check_case(k, mr + 1, nr + 1, 13, m);
+    check_case(k, mr + 1, nr + 1, 13, 0, m, 3);
+  /* Row strides of A that are multiples of 4 KiB (the driver copies A for tiles of more
+   * than 4 rows and at least 8 N tiles), K not a multiple of the K block, M not a
+   * multiple of mr; the third has several N blocks (2100 * 1000 floats > 4 MiB). */
+  check_case(k, 2 * mr + 1, 8 * nr + nr / 2, 1000, 1024, MODE_CLAMP | MODE_ACC, 3);
+  check_case(k, mr - 1 ? mr - 1 : 1, 8 * nr, 700, 2048, MODE_BIAS, 2);
+  check_case(k, 2 * mr + 1, 1000, 2100, 4096, MODE_BIAS | MODE_ACC, 7);
+  cases += 3;
   printf("  %s (%ux%u): %d cases, %s\n", k->name, k->mr, k->nr, cases,
          check_failures == before ? "ok" : "FAILED");
 }

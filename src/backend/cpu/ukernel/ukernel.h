@@ -225,7 +225,10 @@ size_t kiln_f32_gemm_tile_count(size_t M, size_t N, const struct kiln_ukernel *k
 
 /* C[M,N] (+)= A[M,K] * B[K,N] for tiles [tile_begin, tile_end) (see tile_count), with the
  * epilogue applied once to the finished tile. packed_b from kiln_f32_gemm_pack_b with
- * kernel->nr. Blocks K and N for the caches; threads split the tile range. K >= 1. */
+ * kernel->nr. Blocks K and N for the caches; where the rows of A would share L1 sets
+ * (lda a multiple of 4 KiB / 2 KiB) it copies blocks of A into a 32 KiB buffer on its
+ * stack (no malloc). Threads split the tile range; the bits do not depend on the split.
+ * K >= 1. */
 void kiln_f32_gemm(size_t M, size_t N, size_t K, const float *A, size_t lda,
                    const float *packed_b, float *C, size_t ldc,
                    const struct kiln_f32_gemm_params *params,

@@ -25,4 +25,18 @@ static inline size_t kiln_dwconv3x3_taps(const struct kiln_f32_dwconv_row *row,
   }
   return n;
 }
+
+/* Output pixels [*lo, *hi) whose three columns all lie inside the image: they have the
+ * same taps, pixel ow + q reading the inputs of ow shifted by q * stride_w pixels. */
+static inline void kiln_dwconv3x3_interior(const struct kiln_f32_dwconv_row *row, size_t *lo,
+                                           size_t *hi) {
+  const size_t sw = row->stride_w, end = row->pad_left + row->in_width;
+  *lo = (row->pad_left + sw - 1) / sw; /* ow * sw >= pad_left */
+  /* ow * sw + 2 * dilation_w < pad_left + in_width */
+  *hi = end > 2 * row->dilation_w ? (end - 2 * row->dilation_w + sw - 1) / sw : 0;
+  if (*hi > row->out_width)
+    *hi = row->out_width;
+  if (*hi < *lo)
+    *hi = *lo;
+}
 #endif
