@@ -16,6 +16,7 @@ PASS(cse, "cse", pass_cse, "merge identical ops and identical constants")
 PASS(dce, "dce", pass_dce, "erase ops whose results are unused")
 PASS(fold_scale_bias, "fold-scale-bias", pass_fold_scale_bias, "fold per-channel scale and bias (BatchNorm) into conv weights and bias")
 PASS(fuse_elementwise, "fuse-elementwise", pass_fuse_elementwise, "merge single-use parallel generics into their generic consumer (composed maps, one body)")
+PASS(simplify_fake_quant, "simplify-fake-quant", pass_simplify_fake_quant, "in generic bodies: float -> int -> float round trips of integral in-range values (the QDQ chain) become float selects; casts of constants fold")
 PASS(fold_pad, "fold-pad", pass_fold_pad, "fold zero spatial pads into the pads of the conv, depthwise conv or average pool that reads them")
 PASS(conv1x1_to_matmul, "conv1x1-to-matmul", pass_conv1x1_to_matmul, "NHWC 1x1 conv -> reshape + matmul (reduction dim innermost) + bias add")
 PASS(propagate_reshapes, "propagate-reshapes", pass_propagate_reshapes, "push unit-dim reshapes down through elementwise generics toward graph edges")
@@ -28,7 +29,7 @@ PASS(propagate_transposes, "propagate-transposes", pass_propagate_transposes, "s
 static const Pass *const all_passes[] = {
   &fold_constants, &canonicalize, &cse, &dce, &fold_scale_bias,
   &fuse_elementwise, &fold_pad, &conv1x1_to_matmul, &propagate_reshapes, &channels_last,
-  &propagate_transposes, &pad_to_intrinsic,
+  &propagate_transposes, &pad_to_intrinsic, &simplify_fake_quant,
 };
 
 /* The default pipeline, in order. */
@@ -41,7 +42,8 @@ static const Pass *const pipeline[] = {
   &propagate_reshapes, &canonicalize, &dce,   /* 5. reshapes to the graph edges */
   &pad_to_intrinsic, &dce,                    /* 6. pad to the target's tiles (if any) */
   &conv1x1_to_matmul, &fold_constants, &dce,  /* 7. 1x1 conv -> matmul, reduction innermost */
-  &fuse_elementwise, &canonicalize, &cse, &dce, /* 8. elementwise chains into one body */
+  &fuse_elementwise, &simplify_fake_quant,    /* 8. elementwise chains into one body, */
+  &canonicalize, &cse, &dce,                  /*    the fake-quant chain in float */
 };
 
 const Pass *const *pipeline_passes(int *n) {
