@@ -13,6 +13,12 @@
  * 100%. Pooling and resize are bound by loads (one add per element), not FMAs. Not a test: nothing is asserted on
  * timings.
  *
+ * int8 GEMM (same M x N x K, u8 activations with a zero point, s8 weights, requantized
+ * u8 output with bias and relu6 — the QDQ conv epilogue): GOP/s (2 ops per multiply-add)
+ * per q8_gemm variant, % of the int8 peak of its instruction (a loop of independent
+ * vpmaddwd + vpaddd for AVX2, vpdpbusd for VNNI, measured like the FMA peak) and the
+ * speedup over the best f32 GEMM run of the same ISA level and of the whole session.
+ *
  *   kiln_ukernel_bench [M N K [runs]]   GEMM only (default 1024^3, then the ops)
  *   kiln_ukernel_bench ops [runs]       the ops only */
 #include "backend/cpu/ukernel/ukernel.h"
@@ -73,6 +79,138 @@ __attribute__((target("avx512f,fma"))) static double peak_avx512(long iters) {
   return (double)iters * 24 * 32 / t * 1e-9;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  const double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static float *alloc_floats(size_t n);
+static double best_of(double (*f)(long), long iters, int runs);
+/* int8 peaks, in ops (2 per multiply-add). AVX2: 6 independent vpmaddwd + vpaddd per
+ * iteration, 16 multiply-adds each (the AVX2 int8 kernel's inner step); the empty asm
+ * makes the multiplicands new values every iteration, so nothing is hoisted or merged
+ * (few enough registers that nothing spills). */
+__attribute__((target("avx2"))) static double peak_q8_avx2(long iters) {
+  __m256i acc0 = _mm256_set1_epi32(0), acc1 = acc0, acc2 = acc0, acc3 = acc0, acc4 = acc0,
+          acc5 = acc0;
+  __m256i va0 = _mm256_set1_epi16((short)(1 + (int)sink)), va1 = _mm256_set1_epi16(2);
+  __m256i va2 = _mm256_set1_epi16(3);
+  const __m256i vb0 = _mm256_set1_epi16(5), vb1 = _mm256_set1_epi16(6);
+  const double t0 = now_s();
+  for (long it = 0; it < iters; it++) {
+    __asm__ volatile("" : "+x"(va0), "+x"(va1), "+x"(va2));
+#define F(acc, a, b) acc = _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+    F(acc0, va0, vb0) F(acc1, va1, vb0) F(acc2, va2, vb0)
+    F(acc3, va0, vb1) F(acc4, va1, vb1) F(acc5, va2, vb1)
+#undef F
+  }
+  const double t = now_s() - t0;
+  const __m256i s = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(acc0, acc1), acc2),
+                                     _mm256_add_epi32(_mm256_add_epi32(acc3, acc4), acc5));
+  sink = (float)_mm256_extract_epi32(s, 0);
+  return (double)iters * 6 * 32 / t * 1e-9;
+}
+
+/* VNNI: 24 chains of vpdpbusd zmm, 64 multiply-adds each. */
+__attribute__((target("avx512f,avx512vnni"))) static double peak_q8_vnni(long iters) {
+  __m512i acc[24];
+  for (int i = 0; i < 24; i++)
+    acc[i] = _mm512_set1_epi32(i);
+  const __m512i va = _mm512_set1_epi8((char)(1 + (int)sink)), vb = _mm512_set1_epi8(3);
+  const double t0 = now_s();
+  for (long it = 0; it < iters; it++) {
+#define F(i) acc[i] = _mm512_dpbusd_epi32(acc[i], va, vb);
+    F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7) F(8) F(9) F(10) F(11)
+    F(12) F(13) F(14) F(15) F(16) F(17) F(18) F(19) F(20) F(21) F(22) F(23)
+#undef F
+  }
+  const double t = now_s() - t0;
+  __m512i s = acc[0];
+  for (int i = 1; i < 24; i++)
+    s = _mm512_add_epi32(s, acc[i]);
+  sink = (float)_mm512_reduce_add_epi32(s);
+  return (double)iters * 24 * 128 / t * 1e-9;
+}
+
+/* int8 GEMM M x N x K for every usable q8_gemm variant; f32_best[isa]: the best f32 GEMM
+ * GFLOP/s of that ISA measured before (0: none). */
+static void bench_q8_gemm(size_t M, size_t N, size_t K, int runs,
+                          const double f32_best[KILN_ISA_COUNT]) {
+  const int vnni = (kiln_cpu_features()->flags & KILN_CPU_AVX512VNNI) && kiln_isa_is_usable(KILN_ISA_AVX512);
+  double qpeak[KILN_ISA_COUNT] = {0}, f32_all = 0;
+  if (kiln_isa_is_usable(KILN_ISA_AVX2))
+    qpeak[KILN_ISA_AVX2] = best_of(peak_q8_avx2, 20000000, 5);
+  if (vnni)
+    qpeak[KILN_ISA_AVX512] = best_of(peak_q8_vnni, 10000000, 5);
+  for (int i = 0; i < KILN_ISA_COUNT; i++) {
+    if (qpeak[i] > 0)
+      printf("peak int8 %-8s %8.1f GOP/s (1 thread, %s)\n", kiln_isa_name((enum kiln_isa)i),
+             qpeak[i], i == KILN_ISA_AVX512 ? "vpdpbusd" : "vpmaddwd+vpaddd");
+    if (f32_best[i] > f32_all)
+      f32_all = f32_best[i];
+  }
+  if (K > KILN_Q8_GEMM_K_MAX) {
+    printf("int8 gemm: K > %d, skipped\n", KILN_Q8_GEMM_K_MAX);
+    return;
+  }
+  uint8_t *A = aligned_alloc(64, (M * K + 63) / 64 * 64);
+  int8_t *B = aligned_alloc(64, (K * N + 63) / 64 * 64);
+  uint8_t *C = aligned_alloc(64, (M * N + 63) / 64 * 64);
+  float *scale = alloc_floats(N), *bias = alloc_floats(N);
+  double *times = malloc(sizeof(double) * (size_t)runs);
+  if (!A || !B || !C || !times) {
+    fprintf(stderr, "kiln_ukernel_bench: out of memory\n");
+    exit(1);
+  }
+  for (size_t i = 0; i < M * K; i++)
+    A[i] = (uint8_t)rand();
+  for (size_t i = 0; i < K * N; i++)
+    B[i] = (int8_t)rand();
+  for (size_t n = 0; n < N; n++)
+    scale[n] = 1e-5f, bias[n] = 0.01f * (float)n;
+  const struct kiln_q8_act act = {.zp = 3, .is_signed = 0};
+  const struct kiln_q8_requant rq = {.scale = scale, .bias = bias, .min = 0.0f, .max = 6.0f,
+                                     .out_scale = 0.03f, .out_zp = 0,
+                                     .out_type = KILN_Q8_OUT_U8};
+  const double ops = 2.0 * (double)M * (double)N * (double)K;
+  printf("int8 gemm %zux%zux%zu (u8 x s8, requantized u8 out, bias+relu6), 1 thread, %d runs:\n",
+         M, N, K, runs);
+  for (int v = 0; v < KILN_UKERNEL_COUNT; v++) {
+    const struct kiln_ukernel *k = &kiln_ukernels[v];
+    if (k->op != KILN_UKERNEL_OP_q8_gemm)
+      continue;
+    if (!kiln_ukernel_is_usable(k)) {
+      printf("  %-26s skipped: CPU lacks %s%s\n", k->name, kiln_isa_name(k->isa),
+             k->features & KILN_CPU_AVX512VNNI ? " VNNI" : "");
+      continue;
+    }
+    void *packed = aligned_alloc(64, (kiln_q8_gemm_packed_b_size(K, N, k) + 63) / 64 * 64);
+    if (!packed)
+      exit(1);
+    kiln_q8_gemm_pack_b(K, N, B, N, NULL, NULL, &act, k, packed);
+    const size_t tiles = kiln_q8_gemm_tile_count(M, N, k);
+    const int nruns = k->isa == KILN_ISA_PORTABLE ? (runs < 3 ? runs : 3) : runs;
+    kiln_q8_gemm(M, N, K, A, K, packed, C, N, &rq, k, 0, tiles); /* warm-up */
+    for (int r = 0; r < nruns; r++) {
+      const double t0 = now_s();
+      kiln_q8_gemm(M, N, K, A, K, packed, C, N, &rq, k, 0, tiles);
+      times[r] = now_s() - t0;
+    }
+    qsort(times, (size_t)nruns, sizeof(double), cmp_double);
+    const double best = ops / times[0] * 1e-9, median = ops / times[nruns / 2] * 1e-9;
+    printf("  %-26s best %7.1f GOP/s  median %7.1f GOP/s", k->name, best, median);
+    if (qpeak[k->isa] > 0)
+      printf("  %5.1f%% of int8 %s peak", 100 * best / qpeak[k->isa], kiln_isa_name(k->isa));
+    if (f32_best[k->isa] > 0)
+      printf("  %4.2fx f32 %s", best / f32_best[k->isa], kiln_isa_name(k->isa));
+    if (f32_all > 0)
+      printf("  %4.2fx best f32", best / f32_all);
+    printf("\n");
+    free(packed);
+  }
+  free(A), free(B), free(C), free(scale), free(bias), free(times);
+}
+
 static double best_of(double (*f)(long), long iters, int runs) {
   double best = 0;
   for (int r = 0; r < runs; r++) {
@@ -83,10 +221,6 @@ static double best_of(double (*f)(long), long iters, int runs) {
   return best;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  const double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 static float *alloc_floats(size_t n) {
   float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
@@ -329,6 +463,7 @@ int main(int argc, char **argv) {
     return 1;
 
   printf("f32 gemm %zux%zux%zu, 1 thread, %d runs:\n", M, N, K, runs);
+  double f32_best[KILN_ISA_COUNT] = {0};
   double *ratios = malloc(sizeof(double) * (size_t)runs);
   if (!ratios)
     return 1;
@@ -361,6 +496,8 @@ int main(int argc, char **argv) {
     qsort(times, (size_t)nruns, sizeof(double), cmp_double);
     qsort(ratios, (size_t)nruns, sizeof(double), cmp_double);
     const double best = flops / times[0] * 1e-9, median = flops / times[nruns / 2] * 1e-9;
+    if (best > f32_best[k->isa])
+      f32_best[k->isa] = best;
     printf("  %-26s best %7.1f GFLOP/s  median %7.1f GFLOP/s", k->name, best, median);
     if (peak[k->isa] > 0)
       printf("  best/best-peak %5.1f%%, median of paired ratios %5.1f%% (%s peak %.1f)",
@@ -376,6 +513,7 @@ int main(int argc, char **argv) {
   free(A);
   free(B);
   free(C);
+  bench_q8_gemm(M, N, K, runs, f32_best);
   if (do_ops)
     bench_ops(runs, peak, machine_peak);
   return 0;

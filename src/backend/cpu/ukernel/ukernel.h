@@ -1,7 +1,8 @@
 /* ukernel.h — the CPU microkernel library: run-time ISA detection, the kernel table
  * (kernels.def), f32 GEMM with B pre-packed into NR-wide panels, direct NHWC convolution
  * (weights packed like GEMM's B), depthwise NHWC (3x3 fast path and any KHxKW), NHWC
- * pooling (max, average) and NHWC resize (nearest, bilinear).
+ * pooling (max, average), NHWC resize (nearest, bilinear), and int8 (QDQ) GEMM and
+ * depthwise 3x3 with a fused requantizing epilogue (docs/int8-kernels.md).
  *
  * Depends on nothing but libc and <immintrin.h> (design.md, dependency rules), so the
  * runtime can link it without the compiler. Sectioned by defining file. */
@@ -158,6 +159,64 @@ typedef void kiln_f32_resize_ukernel_t(size_t out_w, size_t channels,
                                        float *restrict out);
 typedef kiln_f32_resize_ukernel_t *kiln_f32_resize_ukernel_fn;
 
+/* ---- q8-gemm/, q8-dwconv/: int8 microkernels (QDQ; docs/int8-kernels.md) ---- */
+
+/* What the int8 kernels store. U8/S8: the requantized value; F32: the dequantized,
+ * biased and clamped float (a conv whose output is not quantized again); I32: the exact
+ * zero-point-corrected accumulator (no scale, bias or clamp). */
+enum kiln_q8_out { KILN_Q8_OUT_U8, KILN_Q8_OUT_S8, KILN_Q8_OUT_F32, KILN_Q8_OUT_I32 };
+
+/* The requantizing epilogue, applied per output element to the exact int32 accumulator
+ * acc = sum_k (a - a_zp) * (w - w_zp[n]) in f32, in the order the float QDQ reference
+ * (ONNX Runtime's float path, Kiln's interpreter) computes Q(DQ(x)*DQ(w) + bias, clamp):
+ *   f = (float)acc * scale[n]          a_scale * w_scale[n], rounded once to f32
+ *   f = f + bias[n]                    if bias
+ *   f = min(max(f, min), max)          relu: [0, inf), relu6: [0, 6], none: infinities
+ *   q = f / out_scale                  IEEE division (not times a reciprocal)
+ *   y = saturate(roundeven(q) + out_zp)  to [0,255] (U8) or [-128,127] (S8)
+ * Every variant gives the same bits (no FMA contraction; division and conversions are
+ * correctly rounded; roundeven is the default MXCSR/fenv mode). (float)acc is exact
+ * while |acc| < 2^24. NaN results (only from NaN/inf parameters) are unspecified. */
+struct kiln_q8_requant {
+  const float *scale; /* per output column/channel (GEMM: at column 0; N values) */
+  const float *bias;  /* per column f32 bias, or NULL */
+  float min, max;     /* clamp of f (F32, U8, S8) */
+  float out_scale;    /* U8, S8 */
+  int32_t out_zp;     /* U8, S8; within the output type's range */
+  enum kiln_q8_out out_type;
+};
+
+/* c[0:mr, 0:nr] = requant(colterm[n] + sum_{k<kc} A_u[i][k] * B[k][n]
+ *                         - (row_sum ? row_sum[i] * w_zp[n] : 0))
+ * with A_u = a ^ a_flip (a_flip = 0x80 turns s8 activations into u8 + 128; 0 for u8),
+ * 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1 the true K (the kernel reads no byte of a row
+ * past kc). a: row stride lda bytes. w: one packed panel of kiln_q8_gemm_pack_b (its
+ * header holds colterm and w_zp). c: row stride ldc elements of rq->out_type. rq->scale
+ * and rq->bias point at the tile's first column. row_sum: NULL when every w_zp is 0, else
+ * sum_k A_u[i][k] for the tile's rows. */
+typedef void kiln_q8_gemm_ukernel_t(size_t mr, size_t nr, size_t kc,
+                                    const uint8_t *restrict a, size_t lda,
+                                    const void *restrict w, void *restrict c, size_t ldc,
+                                    const int32_t *restrict row_sum, uint8_t a_flip,
+                                    const struct kiln_q8_requant *restrict rq);
+typedef kiln_q8_gemm_ukernel_t *kiln_q8_gemm_ukernel_fn;
+
+/* One output row of an int8 depthwise 3x3 NHWC conv (geometry as kiln_f32_dwconv_row; a
+ * padding tap is skipped, i.e. it reads the input zero point: DQ = 0 as in the float
+ * conv). For each pixel and channel c: acc = sum over in-image taps of
+ * (x - a_zp) * w[t][c] (w already minus its zero point, int32), then rq per channel. x is
+ * u8, or s8 when a_signed. out: out_width pixels of `channels` elements of out_type. */
+struct kiln_q8_dwconv_row {
+  const uint8_t *rows[3];
+  size_t in_width, out_width, channels;
+  size_t stride_w, dilation_w, pad_left;
+};
+typedef void kiln_q8_dwconv3x3_ukernel_t(const struct kiln_q8_dwconv_row *restrict row,
+                                         const int32_t *restrict w, void *restrict out,
+                                         int32_t a_zp, int a_signed,
+                                         const struct kiln_q8_requant *restrict rq);
+typedef kiln_q8_dwconv3x3_ukernel_t *kiln_q8_dwconv3x3_ukernel_fn;
+
 /* ---- select.c: the table and the dispatcher ---- */
 
 enum kiln_ukernel_op {
@@ -167,6 +226,8 @@ enum kiln_ukernel_op {
   KILN_UKERNEL_OP_f32_dwconv,
   KILN_UKERNEL_OP_f32_pool,
   KILN_UKERNEL_OP_f32_resize,
+  KILN_UKERNEL_OP_q8_gemm,
+  KILN_UKERNEL_OP_q8_dwconv3x3,
   KILN_UKERNEL_OP_COUNT
 };
 
@@ -177,12 +238,15 @@ union kiln_ukernel_fn {
   kiln_f32_dwconv_ukernel_fn f32_dwconv;
   kiln_f32_pool_ukernel_fn f32_pool;
   kiln_f32_resize_ukernel_fn f32_resize;
+  kiln_q8_gemm_ukernel_fn q8_gemm;
+  kiln_q8_dwconv3x3_ukernel_fn q8_dwconv3x3;
 };
 
 struct kiln_ukernel {
   const char *name;
   enum kiln_ukernel_op op;
   enum kiln_isa isa;
+  uint32_t features; /* KILN_CPU_* the variant needs beyond its ISA level (AVX-512 VNNI) */
   uint32_t mr, nr;
   union kiln_ukernel_fn fn;
 };
@@ -197,6 +261,9 @@ enum kiln_ukernel_id {
 /* Indexed by enum kiln_ukernel_id. */
 extern const struct kiln_ukernel kiln_ukernels[KILN_UKERNEL_COUNT];
 
+/* Whether `k` may run here: its ISA is usable (honors KILN_ISA) and the CPU has its extra
+ * features (an AVX-512 CPU without VNNI cannot run the VNNI int8 GEMM). */
+int kiln_ukernel_is_usable(const struct kiln_ukernel *k);
 /* The best variant of `op` that this CPU (and KILN_ISA) allows; never NULL (every op has
  * a portable variant). */
 const struct kiln_ukernel *kiln_ukernel_select(enum kiln_ukernel_op op);
@@ -339,6 +406,66 @@ void kiln_f32_resize(const struct kiln_f32_resize_shape *shape, int bilinear,
                      const struct kiln_resize_axis_table *h,
                      const struct kiln_resize_axis_table *w, const float *in, float *out,
                      const struct kiln_ukernel *kernel, size_t row_begin, size_t row_end);
+
+/* ---- q8gemm.c: int8 GEMM packing and driver (docs/int8-kernels.md) ---- */
+
+/* Bytes of the element type enum kiln_q8_out stores (1, 1, 4, 4). */
+size_t kiln_q8_out_size(enum kiln_q8_out t);
+
+/* Largest K the int8 GEMM accepts: the exact result |acc| <= K * 255 * 255 fits int32. */
+enum { KILN_Q8_GEMM_K_MAX = 32768 };
+
+/* Bytes of B[K,N] packed for `kernel` (a q8_gemm variant): a 64-byte header, then
+ * ceil(N/nr) panels, each 8*nr bytes of per-column int32 terms and the weights of K
+ * rounded up to 4, in the variant's layout (portable: [K][nr] s8; AVX2: int16 pairs
+ * [K/2][nr][2]; VNNI: [K/4][nr][4] s8). */
+size_t kiln_q8_gemm_packed_b_size(size_t K, size_t N, const struct kiln_ukernel *kernel);
+
+/* What the activations are (fixed at compile time in a static QDQ model). */
+struct kiln_q8_act {
+  int32_t zp;    /* per-tensor zero point, in the type's range */
+  int is_signed; /* s8 (else u8) */
+};
+
+/* Packs B[K,N] (s8, row stride ldb) for `kernel`, K <= KILN_Q8_GEMM_K_MAX. Folds into the
+ * per-column int32 term everything that does not depend on A's values:
+ *   colterm[n] = bias_i32[n] - zp_u * sum_k B[k][n] + K * zp_u * w_zp[n]
+ * with zp_u = act->zp (+128 for s8 activations, which the kernels read as u8 + 128).
+ * w_zp: per-column weight zero points, or NULL (all 0: the usual symmetric weights; a
+ * nonzero one makes the driver compute row sums of A). bias_i32: an int32 bias added to
+ * the accumulator (ConvInteger-style), or NULL. Done at compile time. */
+void kiln_q8_gemm_pack_b(size_t K, size_t N, const int8_t *B, size_t ldb,
+                         const int32_t *w_zp, const int32_t *bias_i32,
+                         const struct kiln_q8_act *act, const struct kiln_ukernel *kernel,
+                         void *packed);
+
+/* Tiles of an M x N output, numbered as kiln_f32_gemm_tile_count. */
+size_t kiln_q8_gemm_tile_count(size_t M, size_t N, const struct kiln_ukernel *kernel);
+
+/* C[M,N] = requant(sum_k (A[m,k] - a_zp) * (B[k,n] - w_zp[n])) for tiles
+ * [tile_begin, tile_end). A: M x K bytes (u8 or s8 as packed), row stride lda bytes.
+ * C: row stride ldc elements of rq->out_type; rq->scale/bias have N values. Exact int32
+ * accumulation; no allocation; threads split the tile range (results do not depend on
+ * the split). */
+void kiln_q8_gemm(size_t M, size_t N, size_t K, const void *A, size_t lda,
+                  const void *packed_b, void *C, size_t ldc,
+                  const struct kiln_q8_requant *rq, const struct kiln_ukernel *kernel,
+                  size_t tile_begin, size_t tile_end);
+
+/* ---- q8dwconv.c: int8 depthwise 3x3 NHWC ---- */
+
+/* Packs w[3][3][C] (s8, (kh, kw, c)) minus its per-channel zero point (w_zp: C values,
+ * or NULL for 0) into int32 [9][C], the layout of every q8_dwconv3x3 variant. */
+void kiln_q8_dwconv3x3_pack_w(size_t channels, const int8_t *w, const int32_t *w_zp,
+                              int32_t *packed);
+
+/* Output rows [row_begin, row_end) of one image: in[in_h][in_w][C] (u8 or s8 per act),
+ * packed_w from kiln_q8_dwconv3x3_pack_w, out[out_h][out_w][C] elements of
+ * rq->out_type (rq->scale/bias: C values). `kernel`: a q8_dwconv3x3 variant. */
+void kiln_q8_dwconv3x3(const struct kiln_f32_dwconv_shape *shape, const void *in,
+                       const int32_t *packed_w, void *out, const struct kiln_q8_act *act,
+                       const struct kiln_q8_requant *rq, const struct kiln_ukernel *kernel,
+                       size_t row_begin, size_t row_end);
 
 /* ---- kernel prototypes, from kernels.def ---- */
 

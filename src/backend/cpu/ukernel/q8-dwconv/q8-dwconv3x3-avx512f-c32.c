@@ -1,0 +1,63 @@
+/* q8-dwconv3x3-avx512f-c32.c — AVX-512 int8 depthwise 3x3 NHWC row kernel: 32 channels
+ * per step in two zmm of int32 (inputs widened, minus the zero point, times the packed
+ * int32 weights: exact, |acc| <= 9 * 255 * 255); the channel tail by masked loads and
+ * stores. Needs F+BW+VL (masked byte loads), not VNNI. */
+#include "backend/cpu/ukernel/q8-dwconv/taps.h"
+#include "backend/cpu/ukernel/q8-requant.h"
+
+#include <assert.h>
+#include <immintrin.h>
+
+static inline __m512i widen(__m128i x, int a_signed) {
+  return a_signed ? _mm512_cvtepi8_epi32(x) : _mm512_cvtepu8_epi32(x);
+}
+
+void kiln_q8_dwconv3x3_ukernel__avx512f_c32(const struct kiln_q8_dwconv_row *restrict row,
+                                            const int32_t *restrict w, void *restrict out,
+                                            int32_t a_zp, int a_signed,
+                                            const struct kiln_q8_requant *restrict rq) {
+  assert(row && w && out && rq);
+  assert(row->channels >= 1 && row->stride_w >= 1 && row->dilation_w >= 1);
+  const size_t C = row->channels;
+  const struct kiln_q8_rq512 v = kiln_q8_rq512_init(rq);
+  const __m512i vzp = _mm512_set1_epi32(a_zp);
+  const size_t r = C % 32;
+  const __mmask16 vmask0 = r >= 16 ? 0xffff : (__mmask16)((1u << r) - 1);
+  const __mmask16 vmask1 = r > 16 ? (__mmask16)((1u << (r - 16)) - 1) : 0;
+  const uint8_t *ip[9];
+  const int32_t *wp[9];
+  for (size_t ow = 0; ow < row->out_width; ow++) {
+    const size_t n = kiln_q8_dwconv3x3_taps(row, w, ow, ip, wp);
+    const size_t o = ow * C;
+    size_t c = 0;
+    for (; c + 32 <= C; c += 32) {
+      __m512i vacc0 = _mm512_setzero_si512(), vacc1 = _mm512_setzero_si512();
+      for (size_t t = 0; t < n; t++) {
+        const __m512i x0 =
+            _mm512_sub_epi32(widen(_mm_loadu_si128((const __m128i *)(ip[t] + c)), a_signed), vzp);
+        const __m512i x1 = _mm512_sub_epi32(
+            widen(_mm_loadu_si128((const __m128i *)(ip[t] + c + 16)), a_signed), vzp);
+        vacc0 = _mm512_add_epi32(vacc0, _mm512_mullo_epi32(x0, _mm512_loadu_si512(wp[t] + c)));
+        vacc1 = _mm512_add_epi32(vacc1, _mm512_mullo_epi32(x1, _mm512_loadu_si512(wp[t] + c + 16)));
+      }
+      kiln_q8_requant_store16(vacc0, c, 0xffff, rq, &v, out, o + c);
+      kiln_q8_requant_store16(vacc1, c + 16, 0xffff, rq, &v, out, o + c + 16);
+    }
+    if (r) {
+      __m512i vacc0 = _mm512_setzero_si512(), vacc1 = _mm512_setzero_si512();
+      for (size_t t = 0; t < n; t++) {
+        const __m512i x0 = _mm512_sub_epi32(
+            widen(_mm_maskz_loadu_epi8(vmask0, ip[t] + c), a_signed), vzp);
+        const __m512i x1 = _mm512_sub_epi32(
+            widen(_mm_maskz_loadu_epi8(vmask1, ip[t] + c + 16), a_signed), vzp);
+        vacc0 = _mm512_add_epi32(vacc0,
+                                 _mm512_mullo_epi32(x0, _mm512_maskz_loadu_epi32(vmask0, wp[t] + c)));
+        vacc1 = _mm512_add_epi32(
+            vacc1, _mm512_mullo_epi32(x1, _mm512_maskz_loadu_epi32(vmask1, wp[t] + c + 16)));
+      }
+      kiln_q8_requant_store16(vacc0, c, vmask0, rq, &v, out, o + c);
+      if (vmask1)
+        kiln_q8_requant_store16(vacc1, c + 16, vmask1, rq, &v, out, o + c + 16);
+    }
+  }
+}

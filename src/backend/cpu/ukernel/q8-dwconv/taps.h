@@ -1,0 +1,29 @@
+/* taps.h — shared by the q8-dwconv3x3 kernels: the taps of one output pixel that fall
+ * inside the image. A padding tap is skipped: in the float QDQ graph the conv pads
+ * DQ(x) with 0, which is exactly what x = a_zp contributes, (a_zp - a_zp) * w = 0. */
+#ifndef KILN_UKERNEL_Q8_DWCONV_TAPS_H
+#define KILN_UKERNEL_Q8_DWCONV_TAPS_H
+#include "backend/cpu/ukernel/ukernel.h"
+
+/* Fills ip[] (input pixel) and wp[] (its packed weights, [channels] int32) in (kh, kw)
+ * order; returns how many (0..9). */
+static inline size_t kiln_q8_dwconv3x3_taps(const struct kiln_q8_dwconv_row *row,
+                                            const int32_t *w, size_t ow,
+                                            const uint8_t *ip[9], const int32_t *wp[9]) {
+  const size_t C = row->channels;
+  size_t n = 0;
+  for (size_t kh = 0; kh < 3; kh++) {
+    if (!row->rows[kh])
+      continue;
+    for (size_t kw = 0; kw < 3; kw++) {
+      const size_t iw = ow * row->stride_w + kw * row->dilation_w; /* + pad_left */
+      if (iw < row->pad_left || iw - row->pad_left >= row->in_width)
+        continue;
+      ip[n] = row->rows[kh] + (iw - row->pad_left) * C;
+      wp[n] = w + (kh * 3 + kw) * C;
+      n++;
+    }
+  }
+  return n;
+}
+#endif

@@ -1,0 +1,96 @@
+/* q8-gemm-avx512vnni-12x32.c — AVX-512 VNNI int8 GEMM microkernel, 12 rows x 32 columns:
+ * 24 zmm int32 accumulators, 2 for the weights, the broadcast row and the sign flip (28
+ * of 32 registers). vpdpbusd multiplies u8 (the broadcast activations: s8 ones have their
+ * sign bit flipped, a + 128, the packed column terms undo it) by s8 (the weights) and adds
+ * four products per int32 lane without saturation (vpdpbusds would saturate), so the sum
+ * is exact. Panel layout: per group of 4 k, 32 columns x 4 s8. Compiled with the AVX-512
+ * flags plus -mavx512vnni (CMakeLists.txt); called only when the CPU has AVX512_VNNI. */
+#include "backend/cpu/ukernel/q8-requant.h"
+
+#include <assert.h>
+#include <immintrin.h>
+
+enum { MR = 12, NR = 32 };
+
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+void kiln_q8_gemm_ukernel__avx512vnni_12x32(size_t mr, size_t nr, size_t kc,
+                                            const uint8_t *restrict a, size_t lda,
+                                            const void *restrict w, void *restrict c,
+                                            size_t ldc, const int32_t *restrict row_sum,
+                                            uint8_t a_flip,
+                                            const struct kiln_q8_requant *restrict rq) {
+  assert(mr >= 1 && mr <= MR);
+  assert(nr >= 1 && nr <= NR);
+  assert(kc >= 1);
+  assert(a && w && c && rq);
+  const int32_t *colterm = w, *w_zp = colterm + NR;
+  const int8_t *b = (const int8_t *)(w_zp + NR);
+
+  /* Rows past mr alias the last real row (computed, never stored). */
+#define DECL_ROW(i) const uint8_t *a##i = a + ((i) < mr ? (i) : mr - 1) * lda;
+  ROWS(DECL_ROW)
+#undef DECL_ROW
+
+  const __m512i vflip = _mm512_set1_epi8((char)a_flip);
+  const __m512i vinit0 = _mm512_loadu_si512(colterm);
+  const __m512i vinit1 = _mm512_loadu_si512(colterm + 16);
+#define INIT_ROW(i) __m512i vacc##i##0 = vinit0, vacc##i##1 = vinit1;
+  ROWS(INIT_ROW)
+#undef INIT_ROW
+
+#define STEP_ROW(i)                                                                       \
+  {                                                                                       \
+    const __m512i va = _mm512_xor_si512(_mm512_set1_epi32((int)x##i), vflip);             \
+    vacc##i##0 = _mm512_dpbusd_epi32(vacc##i##0, va, vb0);                                \
+    vacc##i##1 = _mm512_dpbusd_epi32(vacc##i##1, va, vb1);                                \
+  }
+  size_t k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    const __m512i vb0 = _mm512_loadu_si512(b);
+    const __m512i vb1 = _mm512_loadu_si512(b + 64);
+    b += 4 * NR;
+#define LOAD_ROW(i)                                                                       \
+  uint32_t x##i;                                                                          \
+  memcpy(&x##i, a##i + k, 4);
+    ROWS(LOAD_ROW)
+#undef LOAD_ROW
+    ROWS(STEP_ROW)
+  }
+  if (k < kc) { /* 1-3 last k: read only those bytes; the packed weights past K are 0 */
+    const __m512i vb0 = _mm512_loadu_si512(b);
+    const __m512i vb1 = _mm512_loadu_si512(b + 64);
+#define LOAD_ROW(i)                                                                       \
+  uint32_t x##i = 0;                                                                      \
+  memcpy(&x##i, a##i + k, kc - k);
+    ROWS(LOAD_ROW)
+#undef LOAD_ROW
+    ROWS(STEP_ROW)
+  }
+#undef STEP_ROW
+
+  if (row_sum) { /* - row_sum[i] * w_zp[n] (weights with nonzero zero points) */
+    const __m512i vzp0 = _mm512_loadu_si512(w_zp);
+    const __m512i vzp1 = _mm512_loadu_si512(w_zp + 16);
+#define ZP_ROW(i)                                                                         \
+  {                                                                                       \
+    const __m512i vs = _mm512_set1_epi32(row_sum[(i) < mr ? (i) : mr - 1]);               \
+    vacc##i##0 = _mm512_sub_epi32(vacc##i##0, _mm512_mullo_epi32(vs, vzp0));              \
+    vacc##i##1 = _mm512_sub_epi32(vacc##i##1, _mm512_mullo_epi32(vs, vzp1));              \
+  }
+    ROWS(ZP_ROW)
+#undef ZP_ROW
+  }
+
+  const __mmask16 vmask0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
+  const __mmask16 vmask1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+  const struct kiln_q8_rq512 v = kiln_q8_rq512_init(rq);
+#define STORE_ROW(i)                                                                      \
+  if ((i) < mr) {                                                                         \
+    kiln_q8_requant_store16(vacc##i##0, 0, vmask0, rq, &v, c, (i) * ldc);                 \
+    if (vmask1)                                                                           \
+      kiln_q8_requant_store16(vacc##i##1, 16, vmask1, rq, &v, c, (i) * ldc + 16);         \
+  }
+  ROWS(STORE_ROW)
+#undef STORE_ROW
+}
