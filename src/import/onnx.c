@@ -247,6 +247,7 @@ static const struct { const char *name; OpImportFn fn; } op_table[] = {
   {"Softmax", imp_softmax}, {"ReduceMean", imp_reduce}, {"ReduceMax", imp_reduce},
   {"ReduceMin", imp_reduce}, {"ReduceSum", imp_reduce}, {"ArgMax", imp_argmax},
   {"QuantizeLinear", imp_quantize}, {"DequantizeLinear", imp_dequantize},
+  {"QLinearConv", imp_qlinear_conv}, {"QLinearMatMul", imp_qlinear_matmul},
 };
 
 const char *onnx_supported_op(int i) {

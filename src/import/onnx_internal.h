@@ -11,7 +11,8 @@
  *   onnx_tensor.c TensorProto decoding (raw, typed, external data), element access
  *   onnx_ew.c     elementwise ops as GENERIC with a scalar body; constant evaluation
  *   onnx_nn.c     conv, pooling, gemm/matmul, resize, softmax, reductions, BN, QDQ
- *   onnx_shape.c  shape and data movement ops, folded when their inputs are constant */
+ *   onnx_shape.c  shape and data movement ops, folded when their inputs are constant
+ *   onnx_qlinear.c QLinearConv / QLinearMatMul as DQ -> conv/matmul -> Q */
 #ifndef KILN_ONNX_INTERNAL_H
 #define KILN_ONNX_INTERNAL_H
 
@@ -147,6 +148,9 @@ KilnStatus imp_clip(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_cast(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_quantize(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_dequantize(Imp *I, const Onnx__NodeProto *n);
+/* onnx_qlinear.c */
+KilnStatus imp_qlinear_conv(Imp *I, const Onnx__NodeProto *n);
+KilnStatus imp_qlinear_matmul(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_batchnorm(Imp *I, const Onnx__NodeProto *n);
 
 /* ---- onnx_nn.c ------------------------------------------------------------------- */
