@@ -238,11 +238,31 @@ static void unravel(const Stage *s, int64_t e, int64_t *idx) {
 }
 
 /* Elements from e to the end of the innermost dim of every stage (capped at RUN). */
-static int run_length(const Kernel *k, int64_t e, int64_t end) {
+/* A stage is linear when each buffer operand is read at its element index (C-order
+ * strides of the stage's dims, offset 0) or at one fixed element (all strides 0): then
+ * element e of a run is operand element e (or the fixed one) whatever row it is in, and
+ * runs may cross the innermost dim (a residual add over 24 channels runs 64 at a time). */
+static bool stage_is_linear(const Stage *st) {
+  for (int i = 0; i < st->n_in; i++) {
+    const StageOperand *so = &st->in[i];
+    if (so->value >= 0) continue;
+    bool identity = so->base == 0, fixed = true;
+    int64_t stride = 1;
+    for (int l = st->rank - 1; l >= 0; l--) {
+      identity &= so->stride[l] == stride || st->dims[l] == 1;
+      fixed &= so->stride[l] == 0 || st->dims[l] == 1;
+      stride *= st->dims[l];
+    }
+    if (!identity && !fixed) return false;
+  }
+  return true;
+}
+
+static int run_length(const Kernel *k, const bool *linear, int64_t e, int64_t end) {
   int64_t n = end - e < RUN ? end - e : RUN;
   for (int s = 0; s < k->n_stages; s++) {
     const Stage *st = &k->stages[s];
-    if (st->rank == 0) continue;
+    if (st->rank == 0 || linear[s]) continue;
     int64_t inner = st->dims[st->rank - 1], left = inner - e % inner;
     if (left < n) n = left;
   }
@@ -257,12 +277,14 @@ void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t 
   const Lanes *v[MAX_INSTS];
   const Lanes *stage_out[MAX_STAGES];
   const Lanes *arg[KILN_MAX_OPERANDS + 2];
+  bool linear[MAX_STAGES];
+  for (int s = 0; s < k->n_stages; s++) linear[s] = stage_is_linear(&k->stages[s]);
   for (int64_t e = begin; e < end;) {
-    int n = run_length(k, e, end);
+    int n = run_length(k, linear, e, end);
     for (int s = 0; s < k->n_stages; s++) {
       const Stage *st = &k->stages[s];
       int64_t idx[KILN_MAX_RANK];
-      unravel(st, e, idx);
+      if (!linear[s]) unravel(st, e, idx);
       int last = st->rank - 1;
       for (int i = 0; i < st->n_in; i++) {
         const StageOperand *so = &st->in[i];
@@ -270,9 +292,13 @@ void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t 
           arg[i] = stage_out[so->value];
           continue;
         }
-        int64_t off = so->base;
-        for (int l = 0; l < st->rank; l++) off += idx[l] * so->stride[l];
-        load(&operands[i], bufs[so->buf], so->dtype, off, last >= 0 ? so->stride[last] : 0, n);
+        int64_t off = so->base, step = last >= 0 ? so->stride[last] : 0;
+        bool fixed = true;
+        for (int l = 0; l < st->rank; l++) fixed &= so->stride[l] == 0 || st->dims[l] == 1;
+        if (linear[s]) off = fixed ? so->base : e, step = fixed ? 0 : 1;
+        else
+          for (int l = 0; l < st->rank; l++) off += idx[l] * so->stride[l];
+        load(&operands[i], bufs[so->buf], so->dtype, off, step, n);
         arg[i] = &operands[i];
       }
       arg[st->n_in] = &zeros; /* the output block argument of a parallel generic reads 0 */
