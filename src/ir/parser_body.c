@@ -103,6 +103,9 @@ static int kind_of(const char *name) {
   for (size_t i = 0; i < ARRAY_LEN(casts); i++)
     if (strcmp(name, casts[i]) == 0) return BODY_CAST;
   if (!strcmp(name, "arith.cmpf") || !strcmp(name, "arith.cmpi")) return BODY_CMP;
+  if (!strcmp(name, "arith.divui")) return BODY_DIV; /* ui8 forms (text_body_op_name) */
+  if (!strcmp(name, "arith.maxui")) return BODY_MAX;
+  if (!strcmp(name, "arith.minui")) return BODY_MIN;
   for (int k = BODY_CONST; k < BODY_COUNT; k++) {
     const char *f = body_op_name((BodyOpKind)k, KILN_F32), *i = body_op_name((BodyOpKind)k, KILN_I32);
     if (k != BODY_YIELD && ((f && !strcmp(f, name)) || (i && !strcmp(i, name)))) return k;

@@ -43,6 +43,11 @@ static const char *cast_name(DType from, DType to) {
 const char *text_body_op_name(const BodyInst *bi, DType arg_dt) {
   if (bi->kind == BODY_CAST) return cast_name(arg_dt, bi->dtype);
   if (bi->kind == BODY_CMP) return dtype_is_float(arg_dt) ? "arith.cmpf" : "arith.cmpi";
+  if (bi->dtype == KILN_U8) { /* signless i8 in MLIR: the unsigned forms keep the meaning */
+    if (bi->kind == BODY_DIV) return "arith.divui";
+    if (bi->kind == BODY_MAX) return "arith.maxui";
+    if (bi->kind == BODY_MIN) return "arith.minui";
+  }
   return body_op_name(bi->kind, bi->dtype);
 }
 
