@@ -92,6 +92,32 @@ static const char *dispatch_label(const CpuProgram *p, int di) {
   return di < 0 ? "(outside dispatches)" : p->dispatch_names[di];
 }
 
+/* What runs a kernel: "gemm avx512f_14x32+2" (root microkernel, epilogue stages), "ref
+ * kiln.concat" (reference executor), "copy". */
+static void kernel_desc(const Kernel *k, char *buf, size_t n) {
+  static const char *const roots[] = {
+    [ROOT_NONE] = "elementwise", [ROOT_REF] = "ref", [ROOT_GEMM] = "gemm",
+    [ROOT_DWCONV3X3] = "dwconv3x3", [ROOT_DWCONV] = "dwconv", [ROOT_CONV] = "conv",
+    [ROOT_POOL] = "pool", [ROOT_RESIZE] = "resize"};
+  if (k->kind == KERNEL_COPY) snprintf(buf, n, "copy");
+  else if (k->kind == KERNEL_REF) snprintf(buf, n, "ref %s", op_kind_name(k->op->kind));
+  else if (k->root == ROOT_REF) snprintf(buf, n, "ref %s+%d", op_kind_name(k->op->kind), k->n_stages);
+  else if (k->uk) snprintf(buf, n, "%s %s+%d", roots[k->root], k->uk->name, k->n_stages);
+  else snprintf(buf, n, "%s+%d", roots[k->root], k->n_stages);
+}
+
+/* The kernels of dispatch di, comma-separated. */
+static void dispatch_kernels(const CpuProgram *p, int di, char *buf, size_t n) {
+  size_t at = 0;
+  buf[0] = 0;
+  for (int k = 0; k < p->n_kernels && at + 1 < n; k++) {
+    if (p->kernels[k].dispatch != di) continue;
+    char one[128];
+    kernel_desc(&p->kernels[k], one, sizeof one);
+    at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "", one);
+  }
+}
+
 static void print_json_string(FILE *out, const char *s) {
   fputc('"', out);
   for (; *s; s++) {
@@ -121,20 +147,25 @@ static void report(const CpuProgram *p, const BenchOptions *o, BenchData *b, FIL
             o->model ? o->model : "", n, o->warmup, p->threads, p->threads > 1 ? "s" : "", isa);
     fprintf(out, "latency  median %.3f ms   min %.3f ms   max %.3f ms   (arena %.1f MiB)\n\n",
             med / 1e6, lo / 1e6, hi / 1e6, p->arena_bytes / 1048576.0);
-    fprintf(out, "%-64s %10s %7s\n", "dispatch", "median ms", "share");
+    fprintf(out, "%-64s %10s %7s  %s\n", "dispatch", "median ms", "share",
+            "kernels (microkernel+epilogue stages; ref = reference executor)");
   }
   for (int di = -1, first = 1; di < p->n_dispatches && col; di++) {
     for (int i = 0; i < n; i++) col[i] = b->dispatch_ns[(size_t)i * (size_t)nd + (size_t)(di + 1)];
     int64_t m = median(col, n);
+    char kernels[512];
     if (di < 0 && m == 0) continue;
+    dispatch_kernels(p, di, kernels, sizeof kernels);
     if (o->json) {
       fprintf(out, "%s{\"name\": ", first ? "" : ", ");
       print_json_string(out, dispatch_label(p, di));
-      fprintf(out, ", \"median_ms\": %.4f}", m / 1e6);
+      fprintf(out, ", \"median_ms\": %.4f, \"kernels\": ", m / 1e6);
+      print_json_string(out, kernels);
+      fputc('}', out);
       first = 0;
     } else {
-      fprintf(out, "%-64s %10.3f %6.1f%%\n", dispatch_label(p, di), m / 1e6,
-              med ? 100.0 * (double)m / (double)med : 0.0);
+      fprintf(out, "%-64s %10.3f %6.1f%%  %s\n", dispatch_label(p, di), m / 1e6,
+              med ? 100.0 * (double)m / (double)med : 0.0, kernels);
     }
   }
   if (o->json) fprintf(out, "]}\n");
