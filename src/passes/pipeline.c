@@ -17,6 +17,7 @@ PASS(dce, "dce", pass_dce, "erase ops whose results are unused")
 PASS(fold_scale_bias, "fold-scale-bias", pass_fold_scale_bias, "fold per-channel scale and bias (BatchNorm) into conv weights and bias")
 PASS(fuse_elementwise, "fuse-elementwise", pass_fuse_elementwise, "merge single-use parallel generics into their generic consumer (composed maps, one body)")
 PASS(simplify_fake_quant, "simplify-fake-quant", pass_simplify_fake_quant, "in generic bodies: float -> int -> float round trips of integral in-range values (the QDQ chain) become float selects; casts of constants fold")
+PASS(sink_pads, "sink-pads", pass_sink_pads, "move constant pads below single-operand elementwise generics (pad value through the body), toward the conv that can fold them")
 PASS(fold_pad, "fold-pad", pass_fold_pad, "fold zero spatial pads into the pads of the conv, depthwise conv or average pool that reads them")
 PASS(conv1x1_to_matmul, "conv1x1-to-matmul", pass_conv1x1_to_matmul, "NHWC 1x1 conv -> reshape + matmul (reduction dim innermost) + bias add")
 PASS(propagate_reshapes, "propagate-reshapes", pass_propagate_reshapes, "push unit-dim reshapes down through elementwise generics toward graph edges")
@@ -29,7 +30,7 @@ PASS(propagate_transposes, "propagate-transposes", pass_propagate_transposes, "s
 static const Pass *const all_passes[] = {
   &fold_constants, &canonicalize, &cse, &dce, &fold_scale_bias,
   &fuse_elementwise, &fold_pad, &conv1x1_to_matmul, &propagate_reshapes, &channels_last,
-  &propagate_transposes, &pad_to_intrinsic, &simplify_fake_quant,
+  &propagate_transposes, &pad_to_intrinsic, &simplify_fake_quant, &sink_pads,
 };
 
 /* The default pipeline, in order. */
@@ -38,7 +39,7 @@ static const Pass *const pipeline[] = {
   &fold_scale_bias, &dce,                     /* 2. BatchNorm / scale / bias into conv weights */
   &channels_last, &fold_constants,            /* 3. NHWC everywhere; weight transposes fold */
   &propagate_transposes, &fold_constants,     /* 4. transposes sink and cancel or fold */
-  &canonicalize, &dce, &fold_pad,             /*    explicit pads into the conv/pool  */
+  &canonicalize, &dce, &sink_pads, &fold_pad, /*   explicit pads into the conv/pool */
   &propagate_reshapes, &canonicalize, &dce,   /* 5. reshapes to the graph edges */
   &pad_to_intrinsic, &dce,                    /* 6. pad to the target's tiles (if any) */
   &conv1x1_to_matmul, &fold_constants, &dce,  /* 7. 1x1 conv -> matmul, reduction innermost */
