@@ -182,6 +182,7 @@ typedef struct Fusion {
   const Op *stage_op[64];
   int *stage_of;      /* by Value.id: stage index, or -1 */
   bool *is_root_val;  /* by Value.id: the root's result or a view of it */
+  bool *is_post;      /* by Value.id: computed by a post op (below) */
 } Fusion;
 
 enum { MAX_STAGES = 64 };
@@ -239,6 +240,12 @@ static bool stage_ok(const Fusion *F, const Op *op, int64_t numel) {
   return true;
 }
 
+static bool uses_post(const Fusion *F, const Op *op) {
+  for (int i = 0; i < op->n_in; i++)
+    if (F->is_post[op->in[i]->id]) return true;
+  return false;
+}
+
 /* Classifies the piece's ops; false when it does not have the fused shape. */
 static bool plan_fusion(Fusion *F) {
   int64_t numel = -1;
@@ -256,13 +263,18 @@ static bool plan_fusion(Fusion *F) {
     } else if (is_view(op) && uses_derived) {
       if (F->is_root_val[op->in[0]->id]) F->is_root_val[op->out[0]->id] = true;
       else F->stage_of[op->out[0]->id] = F->stage_of[op->in[0]->id];
-    } else if (op->kind == KILN_OP_GENERIC && (uses_derived || (!has_root && !F->n_stages))) {
+    } else if (op->kind == KILN_OP_GENERIC && !uses_post(F, op) &&
+               (uses_derived || (!has_root && !F->n_stages)) &&
+               (numel < 0 || stage_ok(F, op, numel))) {
       if (numel < 0) numel = type_numel(&op->out[0]->type);
       if (F->n_stages == MAX_STAGES || !stage_ok(F, op, numel)) return false;
       F->stage_of[op->out[0]->id] = F->n_stages;
       F->stage_op[F->n_stages++] = op;
-    } else if (uses_derived) {
-      return false; /* a non-elementwise consumer of the chain: not this shape */
+    } else if (uses_derived || uses_post(F, op)) {
+      /* A post op: reads the chain but is not an elementwise stage of it (a broadcast
+       * read such as squeeze-and-excitation's scale, a concat, a transposed write): it
+       * runs after the fused kernel, which then stores what it reads. */
+      for (int i = 0; i < op->n_out; i++) F->is_post[op->out[i]->id] = true;
     }
   }
   return F->root || F->n_stages;
@@ -575,11 +587,13 @@ static int derived_buf(Lower *L, const Fusion *F, Kernel *k, const Value *v) {
 
 /* Root buffer: the root's own result buffer when it is yielded; else the last stage's
  * output when that is stored with the root's size (each run reads the root before it
- * stores the last stage); else an arena buffer. */
-static int choose_root_buf(Lower *L, Kernel *k) {
+ * stores the last stage) and nothing after the kernel reads the root's value (or stage
+ * 0's, which the root buffer holds when it is peeled into the microkernel); else an
+ * arena buffer. */
+static int choose_root_buf(Lower *L, Kernel *k, bool may_alias) {
   const Value *rv = k->op->out[0];
   if (L->buf_of[rv->id] >= 0) return L->buf_of[rv->id];
-  if (k->n_stages) {
+  if (k->n_stages && may_alias) {
     const Stage *last = &k->stages[k->n_stages - 1];
     if (last->out_buf >= 0 && dtype_size(last->dtype) == dtype_size(rv->type.dtype) &&
         L->p->bufs[last->out_buf].nbytes == type_nbytes(&rv->type)) {
@@ -690,7 +704,9 @@ static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
 static bool needed_outside(const Fusion *F, const Value *v) {
   if (value_is_result(v)) return true;
   for (const Use *u = v->uses; u; u = u->next)
-    if (u->user->n_out == 0 || !F->in_piece[u->user->out[0]->id]) return true;
+    if (u->user->n_out == 0 || !F->in_piece[u->user->out[0]->id] ||
+        F->is_post[u->user->out[0]->id])
+      return true;
   return false;
 }
 
@@ -709,11 +725,14 @@ static KilnStatus publish_results(Lower *L, const Fusion *F, Kernel *k) {
   return st;
 }
 
+static bool root_needed_after(const Fusion *F, bool with_stage0);
+
 static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
   KilnStatus st = KILN_OK;
   /* Ops that feed the root or the stages from outside the chain run first. */
   for (const Op *op = F->first; op != F->end && !st; op = op->next)
-    if (op != F->root && !derived(F, op->out[0])) st = lower_op(L, op);
+    if (op != F->root && !derived(F, op->out[0]) && !F->is_post[op->out[0]->id])
+      st = lower_op(L, op);
   if (st) return st;
   Kernel *k = add_kernel(L, KERNEL_FUSED, F->root);
   if (!k) return nomem(L);
@@ -729,7 +748,7 @@ static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
   k->numel = type_numel(F->root ? &F->root->out[0]->type : &F->stage_op[0]->out[0]->type);
   choose_root(L, k, dispatch);
   if (F->root) {
-    k->root_buf = choose_root_buf(L, k);
+    k->root_buf = choose_root_buf(L, k, !root_needed_after(F, true));
     k->n_in = F->root->n_in;
     k->in_buf = arena_alloc(&L->p->mem, sizeof(int) * (size_t)(k->n_in + 1));
     if (k->root_buf < 0 || !k->in_buf) return nomem(L);
@@ -737,9 +756,24 @@ static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
     for (int s = 0; s < k->n_stages; s++) /* stages read the root as a plain buffer */
       for (int i = 0; i < k->stages[s].n_in; i++)
         if (F->is_root_val[k->stages[s].op->in[i]->id]) k->stages[s].in[i].buf = k->root_buf;
-    peel_bias_clamp(L, k, F);
+    if (!root_needed_after(F, false)) peel_bias_clamp(L, k, F); /* else the raw root is read */
   }
-  return publish_results(L, F, k);
+  st = publish_results(L, F, k);
+  for (const Op *op = F->first; op != F->end && !st; op = op->next)
+    if (F->is_post[op->out[0]->id]) st = lower_op(L, op);
+  return st;
+}
+
+/* Whether the root's value (with_stage0: or stage 0's), or a view of it, is read after the
+ * kernel. */
+static bool root_needed_after(const Fusion *F, bool with_stage0) {
+  for (const Op *op = F->first; op != F->end; op = op->next)
+    for (int i = 0; i < op->n_out; i++) {
+      const Value *v = op->out[i];
+      bool mine = F->is_root_val[v->id] || (with_stage0 && F->stage_of[v->id] == 0);
+      if (mine && needed_outside(F, v)) return true;
+    }
+  return false;
 }
 
 /* Region results not written in place are copied into the dispatch's result buffers. */
@@ -771,7 +805,7 @@ static const Op *piece_end(const Op *first) {
 static KilnStatus lower_piece(Lower *L, const Op *dispatch, Fusion *F, bool *in_piece, int n_vals) {
   for (const Op *op = F->first; op != F->end; op = op->next)
     for (int i = 0; i < op->n_out; i++) in_piece[op->out[i]->id] = true;
-  for (int i = 0; i < n_vals; i++) F->stage_of[i] = -1, F->is_root_val[i] = false;
+  for (int i = 0; i < n_vals; i++) F->stage_of[i] = -1, F->is_root_val[i] = F->is_post[i] = false;
   F->root = NULL, F->n_stages = 0;
   KilnStatus st = KILN_OK;
   if (plan_fusion(F)) {
@@ -815,8 +849,9 @@ static KilnStatus lower_dispatch(Lower *L, const Op *dispatch, int n_vals) {
   bool *in_piece = calloc((size_t)n_vals + 1, sizeof(bool));
   F.stage_of = malloc(sizeof(int) * (size_t)(n_vals + 1));
   F.is_root_val = calloc((size_t)n_vals + 1, sizeof(bool));
+  F.is_post = calloc((size_t)n_vals + 1, sizeof(bool));
   F.in_piece = in_piece;
-  if (!F.stage_of || !F.is_root_val || !in_piece) st = nomem(L);
+  if (!F.stage_of || !F.is_root_val || !F.is_post || !in_piece) st = nomem(L);
   for (const Op *op = F.r->first; op && !st; op = F.end) {
     F.first = op;
     F.end = piece_end(op);
@@ -824,6 +859,7 @@ static KilnStatus lower_dispatch(Lower *L, const Op *dispatch, int n_vals) {
   }
   free(F.stage_of);
   free(F.is_root_val);
+  free(F.is_post);
   free(in_piece);
   return st ? st : copy_region_results(L, dispatch);
 }
