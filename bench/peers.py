@@ -245,6 +245,9 @@ def main():
     ap.add_argument("--model-dir", default=os.path.join(ROOT, "build", "models"))
     ap.add_argument("--kiln", default=os.path.join(ROOT, "build", "kiln"))
     ap.add_argument("--skip-iree", action="store_true")
+    ap.add_argument("--reuse-iree", metavar="PEERS_JSON",
+                    help="take IREE's figures from an earlier peers.json (same machine) instead "
+                         "of measuring them again; the table says so")
     ap.add_argument("--table-only", action="store_true",
                     help="re-render OUT/peers.md from OUT/peers.json without measuring")
     a = ap.parse_args()
@@ -264,14 +267,21 @@ def main():
         print(f"== {m}", flush=True)
         r = results[m] = {}
         r["ort"] = bench_ort(path, threads, a.runs)
-        if not a.skip_iree:
+        if a.reuse_iree:
+            with open(a.reuse_iree) as f:
+                old = json.load(f)["results"].get(m, {})
+            for key in ("iree_default", "iree_deeplab"):
+                if key in old:
+                    r[key] = dict(old[key], reused_from=a.reuse_iree)
+        elif not a.skip_iree:
             with tempfile.TemporaryDirectory() as work:
                 r["iree_default"] = bench_iree(path, threads, a.runs, [], work)
                 r["iree_deeplab"] = bench_iree(path, threads, a.runs, IREE_DEEPLAB_FLAGS, work)
         r["kiln"] = kiln_figures(a.kiln, path, threads, a.runs)
         print(json.dumps({k: v for k, v in r.items()}, indent=1)[:2000], flush=True)
     meta = {"cpu": cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d"),
-            "runs": a.runs, "iree_deeplab_flags": IREE_DEEPLAB_FLAGS}
+            "runs": a.runs, "iree_deeplab_flags": IREE_DEEPLAB_FLAGS,
+            "iree_reused_from": a.reuse_iree}
     with open(os.path.join(a.out, "peers.json"), "w") as f:
         json.dump({"meta": meta, "results": results}, f, indent=1)
     write_table(a.out, meta, results, threads)
@@ -280,8 +290,10 @@ def main():
 def write_table(out, meta, results, threads):
     md = table(results, threads)
     with open(os.path.join(out, "peers.md"), "w") as f:
+        reused = (f" IREE figures reused from {meta['iree_reused_from']} (measured earlier on the "
+                  f"same machine)." if meta.get("iree_reused_from") else "")
         f.write(f"Machine: {meta['cpu']}, {meta['cores']} cores, {meta['date']}; median of "
-                f"{meta['runs']} runs (noisy shared machine).\n\n{md}\n")
+                f"{meta['runs']} runs (noisy shared machine).{reused}\n\n{md}\n")
     print(md)
 
 
