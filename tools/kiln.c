@@ -65,7 +65,9 @@ static KilnStatus load_model(const char *path, Module **out, Diag *d) {
   size_t len;
   KilnStatus st = file_read_all(path, &text, &len, d);
   if (st) return st;
-  st = module_parse((const char *)text, len, path, out, d);
+  /* Kiln's own text has "kiln.* ops in generic form; anything else is upstream MLIR. */
+  if (mlir_is_kiln_text((const char *)text, len)) st = module_parse((const char *)text, len, path, out, d);
+  else st = mlir_upstream_import((const char *)text, len, path, out, d);
   free(text);
   return st;
 }

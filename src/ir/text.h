@@ -51,6 +51,7 @@ typedef struct Parser {
   struct ResRef *res;           /* dense_resource keys seen, for the resources section */
   struct Scope *scope;          /* innermost SSA name scope */
   int64_t splat_bytes;          /* splat constant data materialized so far (TEXT_MAX_SPLAT_TOTAL) */
+  bool upstream;                /* upstream MLIR: also accept si8/si32/si64 element types */
 } Parser;
 
 typedef struct ResRef {
@@ -108,6 +109,11 @@ typedef struct AttrDict {
 
 bool parse_attr_dict(Parser *ps, AttrDict *ad);
 AttrVal *attr_find(AttrDict *ad, const char *name);
+/* One attribute value (string, bool, number, array<>, [list], dense<>, dense_resource<>);
+ * also used by the upstream-MLIR importer (src/import/mlir_upstream*.c). */
+bool text_parse_attr_value(Parser *ps, AttrVal *v);
+/* The inside of `affine_map<...>` (after the '<', through the closing '>'). */
+bool text_parse_affine_map(Parser *ps, AffineMap *m, int *n_dims);
 
 /* ---- parser_body.c ----------------------------------------------------- */
 
@@ -125,6 +131,10 @@ bool parse_generic_body(Parser *ps, Body *body, const DType *arg_dt, int n_args,
 bool apply_attrs(Parser *ps, Op *op, AttrDict *ad, const char *at);
 
 /* ---- parser_lex.c (more) ------------------------------------------------ */
+
+/* parser.c: the `dialect_resources: { builtin: { key: "0x..." } } #-}` section (after
+ * its `{-#`): fills the data of the dense_resource constants seen (ps->res). */
+bool text_parse_resources(Parser *ps);
 
 /* From an opening '(' skips to just past its matching ')' (strings, comments aware). */
 bool skip_balanced(Parser *ps);
