@@ -308,7 +308,7 @@ bool up_affine_map(Up *u, AffineMap *m, int *n_dims) {
   return perr_at(ps, at, "undefined alias '%s'", name);
 }
 
-/* `#name = value` at the top of the file; the value's text is kept for up_affine_map. */
+/* `#name = value` (one line) at the top of the file; the value's text is kept for up_affine_map. */
 static bool parse_alias(Up *u) {
   Parser *ps = &u->ps;
   char name[128];
@@ -320,7 +320,8 @@ static bool parse_alias(Up *u) {
   a->text = (lex_skip_ws(ps), ps->p);
   a->next = u->aliases;
   u->aliases = a;
-  return up_skip_attr_value(u);
+  while (ps->p < ps->end && *ps->p != '\n') ps->p++; /* the printer writes one alias a line */
+  return true;
 }
 
 /* ---- ops and blocks --------------------------------------------------------------- */
@@ -355,7 +356,7 @@ static bool parse_result_types(Up *u, TensorType *ts, int *n) {
     u->result_opaque[*n] = lex_peek(ps, "!hal.");
     if (u->result_opaque[*n] ? !up_skip_type(ps) : !lex_tensor_type(ps, &ts[*n])) return false;
     ++*n;
-    if (lex_peek(ps, "{") && !skip_balanced(ps)) return false;
+    if (parens && lex_peek(ps, "{") && !skip_balanced(ps)) return false; /* result attributes */
   } while (parens && lex_accept(ps, ","));
   return !parens || lex_expect(ps, ")", "to end result types");
 }
@@ -525,16 +526,24 @@ static bool parse_top(Up *u) {
 
 bool mlir_is_kiln_text(const char *text, size_t len) {
   static const char key[] = "\"kiln.";
-  for (size_t i = 0; i + sizeof key - 1 <= len; i++)
-    if (text[i] == '"' && !memcmp(text + i, key, sizeof key - 1)) return true;
+  bool comment = false; /* `// CHECK: "kiln.conv_2d"` in a test is not an op */
+  for (size_t i = 0; i + sizeof key - 1 <= len; i++) {
+    if (text[i] == '\n') comment = false;
+    else if (text[i] == '/' && text[i + 1] == '/') comment = true;
+    else if (!comment && text[i] == '"' && !memcmp(text + i, key, sizeof key - 1)) return true;
+  }
   return false;
 }
 
 /* The text is torch-mlir's ONNX form when it holds a torch.operator op. */
 static bool is_torch_form(const char *text, size_t len) {
   static const char key[] = "torch.operator";
-  for (size_t i = 0; i + sizeof key - 1 <= len; i++)
-    if (text[i] == 't' && !memcmp(text + i, key, sizeof key - 1)) return true;
+  bool comment = false;
+  for (size_t i = 0; i + sizeof key - 1 <= len; i++) {
+    if (text[i] == '\n') comment = false;
+    else if (text[i] == '/' && text[i + 1] == '/') comment = true;
+    else if (!comment && text[i] == 't' && !memcmp(text + i, key, sizeof key - 1)) return true;
+  }
   return false;
 }
 
