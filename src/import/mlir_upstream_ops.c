@@ -511,8 +511,8 @@ static void set_window(const Named *nm, OpAttrs *a, const TensorType *w) {
   }
 }
 
-static Value *build_named(Up *u, UpOp *o, const Named *nm, Value **ins, const int64_t *strides, const int64_t *dil,
-                          const TensorType *t) {
+static Value *build_named(Up *u, UpOp *o, const Named *nm, Value **ins, const TensorType *window, const int64_t *strides,
+                          const int64_t *dil, const TensorType *t) {
   DType dt = t->dtype;
   for (int i = 0; i < 2 && nm->kind != KILN_OP_POOL2D; i++) ins[i] = cast_to(u, ins[i], dt);
   if (nm->kind != KILN_OP_POOL2D && (!ins[0] || !ins[1])) return NULL;
@@ -521,9 +521,10 @@ static Value *build_named(Up *u, UpOp *o, const Named *nm, Value **ins, const in
   Op *op = op_new(u->f, nm->kind, op_label(u, o), n_in, ins, 1, t, NULL);
   OpAttrs *a = &op->attrs;
   if (nm->kind != KILN_OP_MATMUL) {
-    if (ins[1]->type.rank != (nm->kind == KILN_OP_CONV2D ? 4 : nm->kind == KILN_OP_POOL2D ? 2 : 3) || ins[0]->type.rank != 4)
+    const TensorType *w = nm->kind == KILN_OP_POOL2D ? window : &ins[1]->type;
+    if (w->rank != (nm->kind == KILN_OP_CONV2D ? 4 : nm->kind == KILN_OP_POOL2D ? 2 : 3) || ins[0]->type.rank != 4)
       return perr_at(&u->ps, o->at, "'%s': operand ranks do not fit the op", o->name), NULL;
-    set_window(nm, a, &ins[1]->type);
+    set_window(nm, a, w);
     memcpy(a->strides, strides, 2 * sizeof *strides);
     memcpy(a->dilations, dil, 2 * sizeof *dil);
     a->layout = nm->layout;
@@ -552,11 +553,12 @@ static bool linalg_named(Up *u, UpOp *o) {
   if (ni != 2 || no != 1) return perr_at(&u->ps, o->at, "'%s' needs two inputs and one output", o->name);
   if ((attrs[0].seen && attrs[0].n != 2) || (attrs[1].seen && attrs[1].n != 2))
     return perr_at(&u->ps, o->at, "'%s': strides and dilations need 2 values", o->name);
-  Value *vals[2];
-  for (int i = 0; i < 2; i++)
+  Value *vals[2] = {NULL, NULL};
+  TensorType window = ins[1]->type; /* pooling: only the window's shape matters */
+  for (int i = 0; i < (nm->kind == KILN_OP_POOL2D ? 1 : 2); i++)
     if (!(vals[i] = up_value(u, ins[i], o->at))) return false;
   if (!type_equal(&t, &outs[0]->type)) return perr_at(&u->ps, o->at, "'%s': result type differs from outs", o->name);
-  Value *r = build_named(u, o, nm, vals, strides, dil, &t);
+  Value *r = build_named(u, o, nm, vals, &window, strides, dil, &t);
   if (!r) return false;
   bool max = nm->kind == KILN_OP_POOL2D && nm->pool == POOL_MAX;
   return define_value(u, o, accumulate(u, r, outs[0], max ? BODY_MAX : BODY_ADD, max ? -INFINITY : 0, o->at));
