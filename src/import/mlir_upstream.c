@@ -173,6 +173,13 @@ bool up_use_list(Up *u, UVal **vals, int *n, bool with_types) {
 
 /* ---- materializing symbolic values --------------------------------------------- */
 
+int64_t up_to_i64(double x) {
+  if (x != x) return 0;
+  if (x >= 9.2233720368547758e18) return INT64_MAX;
+  if (x <= -9.2233720368547758e18) return INT64_MIN;
+  return (int64_t)x;
+}
+
 static Value *splat_const(Up *u, const TensorType *t, double s) {
   int64_t nb = type_nbytes(t), n = type_numel(t);
   int ci = module_add_const(u->m, "splat", *t, NULL);
@@ -183,7 +190,7 @@ static Value *splat_const(Up *u, const TensorType *t, double s) {
     char *p = data + (size_t)i * es;
     float f = (float)s;
     uint16_t h = t->dtype == KILN_F16 ? f32_to_f16(f) : f32_to_bf16(f);
-    int64_t x = (int64_t)s;
+    int64_t x = up_to_i64(s);
     if (t->dtype == KILN_F32) memcpy(p, &f, 4);
     else if (t->dtype == KILN_F16 || t->dtype == KILN_BF16) memcpy(p, &h, 2);
     else if (t->dtype == KILN_I64) memcpy(p, &x, 8);
@@ -383,6 +390,70 @@ static bool dispatch_region(Up *u, UpOp *o) {
   return up_define(u, o, rets, nr);
 }
 
+/* The generic form (what `kiln compile --emit-mlir=mlir16` prints, and mlir-opt keeps):
+ * "flow.dispatch.region"() ({ ops; "flow.return"(%a) : (t) -> () }) : () -> (t) */
+static bool dispatch_region_generic(Up *u, UpOp *o) {
+  Parser *ps = &u->ps;
+  UVal **rets;
+  int nr, nt = 0;
+  if (!lex_expect(ps, "(", "after the op name") || !lex_expect(ps, ")", "(flow.dispatch.region has no operands here)") ||
+      !lex_expect(ps, "(", "to start the region") || !lex_expect(ps, "{", "to start the region"))
+    return false;
+  if (++ps->depth > TEXT_MAX_DEPTH) return perr(ps, "regions nested deeper than %d", TEXT_MAX_DEPTH);
+  USym *mark = u->log;
+  if (!up_parse_block(u, "\"flow.return\"", &rets, &nr)) return false;
+  up_scope_pop(u, mark);
+  ps->depth--;
+  if (!lex_expect(ps, "->", "in flow.return's type") || !lex_expect(ps, "()", "(flow.return has no results)") ||
+      !lex_expect(ps, "}", "to end the region") || !lex_expect(ps, ")", "to end the region") ||
+      !lex_expect(ps, ":", "before the op's type") || !lex_expect(ps, "()", "(no operands)") || !lex_expect(ps, "->", "in the op's type"))
+    return false;
+  bool parens = lex_accept(ps, "(");
+  if (!parens || !lex_accept(ps, ")")) {
+    do {
+      TensorType t;
+      if (!lex_tensor_type(ps, &t)) return false;
+      nt++;
+    } while (parens && lex_accept(ps, ","));
+    if (parens && !lex_expect(ps, ")", "to end the result types")) return false;
+  }
+  if (nr != nt) return perr_at(ps, o->at, "flow.dispatch.region returns %d values for %d result types", nr, nt);
+  return up_define(u, o, rets, nr);
+}
+
+/* A Kiln op in its generic form, which --emit-mlir keeps for ops without an upstream
+ * equivalent: "kiln.resize"(%x) {kiln.name = "...", attrs} : (tx) -> ty. Ops with
+ * regions (generic, dispatch) have upstream spellings and are not accepted here. */
+static bool kiln_op(Up *u, UpOp *o, const char *name) {
+  Parser *ps = &u->ps;
+  int k = 0;
+  while (k < KILN_OP_COUNT && strcmp(op_kind_name((OpKind)k), name)) k++;
+  if (k == KILN_OP_COUNT || k == KILN_OP_GENERIC || k == KILN_OP_DISPATCH || k == KILN_OP_CONSTANT)
+    return perr_at(ps, o->at, "unknown op '%s'", name);
+  UVal *vals[UP_MAX_RESULTS];
+  Value *ins[UP_MAX_RESULTS];
+  int n;
+  AttrDict ad = {0};
+  TensorType t;
+  if (!lex_expect(ps, "(", "to start the operands") || !up_use_list(u, vals, &n, false) || !lex_expect(ps, ")", "to end the operands"))
+    return false;
+  if (lex_peek(ps, "{") && !parse_attr_dict(ps, &ad)) return false;
+  if (!lex_expect(ps, ":", "before the op's type") || !lex_peek(ps, "(") || !skip_balanced(ps) ||
+      !lex_expect(ps, "->", "in the op's type") || !lex_tensor_type(ps, &t))
+    return false;
+  int want = op_kind_n_in((OpKind)k);
+  if ((want >= 0 && n != want) || n < 1 || op_kind_n_out((OpKind)k) != 1)
+    return perr_at(ps, o->at, "'%s' with %d operands is not supported here", name, n);
+  for (int i = 0; i < n; i++)
+    if (!(ins[i] = up_value(u, vals[i], o->at))) return false;
+  AttrVal *nm = attr_find(&ad, "kiln.name");
+  if (nm) nm->used = true;
+  Op *op = op_new(u->f, (OpKind)k, nm && nm->kind == AV_STR ? nm->s : name, n, ins, 1, &t, NULL);
+  if (!apply_attrs(ps, op, &ad, o->at) || !up_check_result(u, op, &t, o->at)) return false;
+  UVal *r = up_tensor_val(u, op->out[0]);
+  return r && up_define(u, o, &r, 1);
+}
+
 static bool parse_op(Up *u) {
   Parser *ps = &u->ps;
   UpOp o = {0};
@@ -391,6 +462,8 @@ static bool parse_op(Up *u) {
   if (lex_peek(ps, "\"")) {
     const char *s;
     if (!lex_string(ps, &s)) return false;
+    if (!strcmp(s, "flow.dispatch.region")) return dispatch_region_generic(u, &o);
+    if (!strncmp(s, "kiln.", 5)) return kiln_op(u, &o, s);
     return perr_at(ps, o.at, "unknown op '%s' (ops in generic form are not supported)", s);
   }
   if (!lex_ident(ps, o.name, sizeof o.name)) return perr(ps, "expected an op");
@@ -414,14 +487,22 @@ bool up_parse_block(Up *u, const char *term, UVal ***rets, int *n_rets) {
     if (ps->p >= ps->end || lex_peek(ps, "}")) return perr(ps, "expected '%s' to end the block", term);
     const char *at = ps->p;
     char word[64];
-    if (!lex_peek(ps, "%") && lex_ident(ps, word, sizeof word) && is_terminator(word, term)) break;
+    if (term[0] == '"' ? lex_accept(ps, term) && lex_accept(ps, "(") : !lex_peek(ps, "%") && lex_ident(ps, word, sizeof word) && is_terminator(word, term))
+      break;
     ps->p = at;
     if (!parse_op(u)) return false;
   }
   UVal **vals = arena_alloc(&u->m->arena, sizeof(UVal *) * UP_MAX_RESULTS);
   if (!vals) return perr(ps, "out of memory");
   *rets = vals;
-  return up_use_list(u, vals, n_rets, true);
+  if (term[0] != '"') return up_use_list(u, vals, n_rets, true);
+  /* generic form: "flow.return"(%a, %b) : (ta, tb) -> () */
+  if (!up_use_list(u, vals, n_rets, false) || !lex_expect(ps, ")", "after the returned values") ||
+      !lex_expect(ps, ":", "before the types") || !lex_expect(ps, "(", "to start the types"))
+    return false;
+  for (int i = 0; i < *n_rets; i++)
+    if ((i && !lex_expect(ps, ",", "between types")) || !up_skip_type(ps)) return false;
+  return lex_expect(ps, ")", "to end the types");
 }
 
 /* ---- functions and the module ------------------------------------------------------ */
@@ -524,15 +605,32 @@ static bool parse_top(Up *u) {
   return ps->p == ps->end || perr(ps, "expected end of input");
 }
 
+/* Kiln's own text is all "kiln.* ops in generic form (bodies in arith / math); upstream
+ * text has pretty linalg / tensor / torch / flow / util / hal ops, or arith.constant
+ * of a dense tensor (Kiln's constants are "kiln.constant"). A `"kiln.` op alone does
+ * not decide it: --emit-mlir keeps ops without an upstream equivalent in that form.
+ * Comments and string literals are skipped. */
 bool mlir_is_kiln_text(const char *text, size_t len) {
-  static const char key[] = "\"kiln.";
-  bool comment = false; /* `// CHECK: "kiln.conv_2d"` in a test is not an op */
-  for (size_t i = 0; i + sizeof key - 1 <= len; i++) {
-    if (text[i] == '\n') comment = false;
-    else if (text[i] == '/' && text[i + 1] == '/') comment = true;
-    else if (!comment && text[i] == '"' && !memcmp(text + i, key, sizeof key - 1)) return true;
+  static const char *const upstream[] = {"linalg.", "tensor.", "torch.", "flow.", "util.", "hal.",
+                                         "arith.constant dense"};
+  bool kiln = false;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (c == '/' && i + 1 < len && text[i + 1] == '/') {
+      while (i < len && text[i] != '\n') i++;
+    } else if (c == '"') {
+      kiln |= len - i > 6 && !memcmp(text + i, "\"kiln.", 6);
+      for (i++; i < len && text[i] != '"' && text[i] != '\n'; i++)
+        if (text[i] == '\\') i++;
+    } else if ((c == 'l' || c == 't' || c == 'f' || c == 'u' || c == 'h' || c == 'a') &&
+               (i == 0 || !isalnum((unsigned char)text[i - 1]))) {
+      for (size_t k = 0; k < ARRAY_LEN(upstream); k++) {
+        size_t n = strlen(upstream[k]);
+        if (len - i >= n && !memcmp(text + i, upstream[k], n)) return false;
+      }
+    }
   }
-  return false;
+  return kiln;
 }
 
 /* The text is torch-mlir's ONNX form when it holds a torch.operator op. */

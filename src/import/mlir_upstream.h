@@ -81,6 +81,10 @@ typedef bool (*UpOpFn)(Up *u, UpOp *o);
 
 /* ---- mlir_upstream.c --------------------------------------------------------- */
 
+/* A scalar constant as an integer: NaN is 0, out-of-range values saturate (a plain cast
+ * is undefined there, and the values come from the text). */
+int64_t up_to_i64(double x);
+
 /* Forgets the symbols defined after `mark` (a value of Up.log): the names of a region
  * that is not isolated from above (pad, dispatch region) are reused after it. */
 void up_scope_pop(Up *u, USym *mark);

@@ -76,7 +76,7 @@ static int use(GenBody *g) {
   if (!x) return -1;
   if (x->kind != UV_SCALAR) return perr_at(ps, at, "'%%%s' is not a scalar constant", name), -1;
   DType dt = x->type.dtype;
-  return add_inst(g, (BodyInst){.kind = BODY_CONST, .dtype = dt, .imm = x->s, .imm_i = (int64_t)x->s}, NULL);
+  return add_inst(g, (BodyInst){.kind = BODY_CONST, .dtype = dt, .imm = x->s, .imm_i = up_to_i64(x->s)}, NULL);
 }
 
 /* ---- one body op ------------------------------------------------------------------------ */
@@ -342,7 +342,7 @@ static Op *build(Up *u, UpOp *o, GenAttrs *ga, GenOperands *go, GenBody *g, int 
   for (int i = 0; i < go->n_ins; i++) {
     remap[i] = -1;
     if (go->ins[i]->kind == UV_SCALAR) { /* a constant operand: a constant in the body */
-      g->insts[i] = (BodyInst){.kind = BODY_CONST, .dtype = go->ins[i]->type.dtype, .imm = go->ins[i]->s, .imm_i = (int64_t)go->ins[i]->s};
+      g->insts[i] = (BodyInst){.kind = BODY_CONST, .dtype = go->ins[i]->type.dtype, .imm = go->ins[i]->s, .imm_i = up_to_i64(go->ins[i]->s)};
       continue;
     }
     if (!(ins[n] = up_value(u, go->ins[i], o->at))) return NULL;

@@ -38,17 +38,16 @@ static bool read_int_list(Up *u, int64_t *out, int max, int *n) {
       if (lex_accept(ps, ":") && !lex_accept(ps, "i64") && !lex_accept(ps, "si64")) return perr(ps, "expected i64");
     } while (lex_accept(ps, ","));
   }
-  if (bracket) return lex_expect(ps, "]", "to end the integer list");
-  if (!lex_expect(ps, ">", "to end the integer list")) return false;
-  if (!dense) return true;
-  if (!lex_expect(ps, ":", "after dense<...>")) return false;
+  if (bracket && !lex_expect(ps, "]", "to end the integer list")) return false;
+  if (!dense) return bracket || lex_expect(ps, ">", "to end the integer list");
+  if (!lex_expect(ps, ">", "to end dense<...>") || !lex_expect(ps, ":", "after dense<...>")) return false;
   if (!lex_accept(ps, "tensor<") && !lex_expect(ps, "vector<", "(dense integer lists are tensor<> or vector<>)")) return false;
   int64_t len;
   if (!lex_int(ps, &len) || !lex_expect(ps, "x", "in the list type")) return false;
   DType dt;
   if (!lex_dtype(ps, &dt, true) || !lex_expect(ps, ">", "to end the list type")) return false;
   if (len < 0 || len > max) return perr(ps, "integer list of %lld elements", (long long)len);
-  if (*n == 1)
+  if (*n == 1 && !bracket)
     for (int i = 1; i < len; i++) out[i] = out[0];
   else if (*n != len) return perr(ps, "dense list has %d elements, its type %lld", *n, (long long)len);
   *n = (int)len;
@@ -147,7 +146,7 @@ static Value *accumulate(Up *u, Value *r, UVal *init, BodyOpKind k, double neutr
   if (init->kind == UV_FILL && (init->s == neutral || (k == BODY_MAX && init->s <= -3.0e38))) return r;
   DType dt = r->type.dtype;
   if (init->kind == UV_FILL) {
-    BodyInst b[3] = {{.kind = BODY_ARG, .dtype = dt}, {.kind = BODY_CONST, .dtype = dt, .imm = init->s, .imm_i = (int64_t)init->s},
+    BodyInst b[3] = {{.kind = BODY_ARG, .dtype = dt}, {.kind = BODY_CONST, .dtype = dt, .imm = init->s, .imm_i = up_to_i64(init->s)},
                      {.kind = k, .dtype = dt, .n_args = 2, .args = {0, 1}}};
     return ew(u, "accumulate", &r, 1, b, 3, r->type);
   }

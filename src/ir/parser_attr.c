@@ -280,7 +280,9 @@ static bool parse_resource(Parser *ps, AttrVal *v) {
   if (!lex_expect(ps, ">", "after resource key") || !lex_expect(ps, ":", "after dense_resource<...>") ||
       !lex_tensor_type(ps, &t))
     return false;
-  for (ResRef *r = ps->res; r; r = r->next) {
+  /* Upstream MLIR writes every elided blob as `__elided__`: each is its own constant. */
+  bool elided = ps->upstream && !strcmp(key, "__elided__");
+  for (ResRef *r = elided ? NULL : ps->res; r; r = r->next) {
     if (strcmp(r->key, key)) continue;
     if (!type_equal(&ps->m->consts[r->const_index].type, &t))
       return perr_at(ps, at, "resource '%s' used with two different types", key);

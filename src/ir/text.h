@@ -34,6 +34,13 @@ void text_fmt_f64(char *buf, size_t n, double x);
 /* Valid MLIR bare identifier [A-Za-z_][A-Za-z0-9_.$]*. */
 bool text_is_ident(const char *s);
 
+/* Pieces printer_upstream.c reuses: `dense<...> : tensor<...>` of a constant with data,
+ * `affine_map<...>`, and the ` {kiln.name = ..., attrs}` dictionary of an op that is
+ * neither a constant nor a generic (for ops printed in Kiln's generic form). */
+void text_print_dense(FILE *out, const Constant *c);
+void text_print_affine_map(FILE *out, const AffineMap *m, int n_loops);
+void text_print_kiln_attrs(FILE *out, const Module *m, const Op *op);
+
 /* ---- parser_lex.c: cursor over the text -------------------------------- */
 
 enum { TEXT_MAX_DEPTH = 16 };  /* dispatch region nesting cap */

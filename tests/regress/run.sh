@@ -1,11 +1,12 @@
 #!/bin/sh
-# run.sh REPLAY DIR — replays every input in DIR/<target>/ (onnx, mlir, npy, pipeline):
+# run.sh REPLAY DIR — replays every input in DIR/<target>/ (onnx, mlir, mlir_upstream, npy,
+# pipeline):
 # each must exit 0 (valid) or 1 with exactly one stderr line "kiln: error: ...", never
 # a signal, an abort or a sanitizer report. Prints one line per failure and a summary.
 replay=$1 dir=$2
 fail=0 n=0
 err=$(mktemp)
-for target in onnx mlir npy pipeline; do
+for target in onnx mlir mlir_upstream npy pipeline; do
   for f in "$dir/$target"/*; do
     [ -f "$f" ] || continue
     n=$((n + 1))
