@@ -118,10 +118,27 @@ bool up_parse_block(Up *u, const char *term, UVal ***rets, int *n_rets);
 /* The handler of an op name (arith.constant, tensor.*, linalg named ops,
  * linalg.generic), or NULL when the op is unknown. */
 UpOpFn up_find_op(const char *name);
+/* x converted elementwise to `to` (a cast generic; x itself when it has that dtype). */
+Value *up_cast_to(Up *u, Value *x, DType to);
+/* r accumulated into a named op's `outs` init with k (add, or max for max pooling):
+ * nothing for an empty tensor or a fill of `neutral`. */
+Value *up_accumulate(Up *u, Value *r, UVal *init, BodyOpKind k, double neutral, const char *at);
 
 /* ---- mlir_upstream_generic.c ------------------------------------------------- */
 
 bool up_linalg_generic(Up *u, UpOp *o);
+
+/* ---- mlir_upstream_raise.c -------------------------------------------------- */
+
+/* A reducing linalg.generic that is a contraction `out += x * w` (the inputs maybe
+ * extended to the output type first), as IREE's generalized convs and matmuls are:
+ * raised to Kiln's named ops so the backend can use its microkernels. Pure index
+ * contractions become a (batch) matmul between transposes and reshapes; a contraction
+ * with two window dims (`dP * s + dR * dl`) becomes a conv_2d (NCHW, fchw weights) or a
+ * depthwise conv. Returns the result (the init accumulated), or NULL without an error
+ * when the generic is not such a contraction (it then stays a generic). */
+Value *up_raise_contraction(Up *u, const char *name, int n_loops, const AffineMap *maps, const Body *body,
+                            Value *x, Value *w, UVal *init, const TensorType *out, const char *at);
 
 /* ---- mlir_upstream_torch.c --------------------------------------------------- */
 

@@ -323,8 +323,16 @@ typedef struct GenOperands {
   int n_res;
 } GenOperands;
 
-/* Kiln's inputs and block-argument numbering (see the file comment). */
-static Op *build(Up *u, UpOp *o, GenAttrs *ga, GenOperands *go, GenBody *g, int *yields) {
+/* A contraction `out += x * w` raised to a named op (mlir_upstream_raise.c), or NULL. */
+static Value *raise(Up *u, UpOp *o, GenAttrs *ga, GenOperands *go, GenBody *g, int *yields, Value **ins, AffineMap *maps) {
+  Body b = {.n_insts = g->n, .insts = g->insts, .n_yield = 1, .yields = yields};
+  AffineMap m3[3] = {maps[0], maps[1], ga->maps[go->n_ins]};
+  return up_raise_contraction(u, o->res, ga->n_dims, m3, &b, ins[0], ins[1], go->outs[0], &go->res[0], o->at);
+}
+
+/* Kiln's inputs and block-argument numbering (see the file comment); the results into
+ * res[] (a generic, or a named op when the generic is a raisable contraction). */
+static bool build(Up *u, UpOp *o, GenAttrs *ga, GenOperands *go, GenBody *g, int *yields, Value **res) {
   Parser *ps = &u->ps;
   bool reduces = false;
   for (int d = 0; d < ga->n_iters; d++) reduces |= ga->iters[d] == ITER_REDUCTION;
@@ -345,19 +353,24 @@ static Op *build(Up *u, UpOp *o, GenAttrs *ga, GenOperands *go, GenBody *g, int 
       g->insts[i] = (BodyInst){.kind = BODY_CONST, .dtype = go->ins[i]->type.dtype, .imm = go->ins[i]->s, .imm_i = up_to_i64(go->ins[i]->s)};
       continue;
     }
-    if (!(ins[n] = up_value(u, go->ins[i], o->at))) return NULL;
+    if (!(ins[n] = up_value(u, go->ins[i], o->at))) return false;
     maps[n] = ga->maps[i];
     remap[i] = n++;
   }
   for (int k = 0; k < go->n_outs && !reduces; k++) {
     if (!out_used[k]) continue;
-    if (!(ins[n] = up_value(u, go->outs[k], o->at))) return NULL;
+    if (!(ins[n] = up_value(u, go->outs[k], o->at))) return false;
     maps[n] = ga->maps[go->n_ins + k];
     remap[go->n_ins + k] = n++;
   }
   for (int k = 0; k < go->n_outs && reduces; k++) remap[go->n_ins + k] = n + k;
   for (int i = 0; i < g->n_args; i++)
     if (g->insts[i].kind == BODY_ARG) g->insts[i].imm_i = remap[i];
+  if (reduces && n == 2 && go->n_outs == 1 && (go->outs[0]->kind == UV_FILL || go->outs[0]->kind == UV_EMPTY ||
+                                               go->outs[0]->kind == UV_TENSOR)) {
+    if ((res[0] = raise(u, o, ga, go, g, yields, ins, maps))) return true;
+    if (u->ps.failed) return false;
+  }
   Op *op = op_new(u->f, KILN_OP_GENERIC, arena_strdup(&u->m->arena, o->res[0] ? o->res : "generic"), n, ins, go->n_res, go->res, NULL);
   OpAttrs *a = &op->attrs;
   a->n_loops = ga->n_dims;
@@ -365,17 +378,18 @@ static Op *build(Up *u, UpOp *o, GenAttrs *ga, GenOperands *go, GenBody *g, int 
   a->n_maps = n + go->n_outs;
   a->maps = arena_alloc(&u->m->arena, sizeof(AffineMap) * (size_t)a->n_maps);
   a->init = arena_alloc(&u->m->arena, sizeof(double) * (size_t)go->n_outs);
-  if (!a->maps || !a->init) return perr(ps, "out of memory"), NULL;
+  if (!a->maps || !a->init) return perr(ps, "out of memory");
   memcpy(a->maps, maps, sizeof(AffineMap) * (size_t)n);
   for (int k = 0; k < go->n_outs; k++) {
     UVal *ov = go->outs[k];
     a->maps[n + k] = ga->maps[go->n_ins + k];
     if (reduces && out_used[k] && ov->kind != UV_FILL && ov->kind != UV_EMPTY)
-      return perr_at(ps, o->at, "a reducing linalg.generic must accumulate into a linalg.fill or tensor.empty"), NULL;
+      return perr_at(ps, o->at, "a reducing linalg.generic must accumulate into a linalg.fill or tensor.empty");
     a->init[k] = ov->kind == UV_FILL ? ov->s : 0;
   }
   a->body = (Body){.n_insts = g->n, .insts = g->insts, .n_yield = go->n_res, .yields = yields};
-  return op;
+  for (int k = 0; k < op->n_out; k++) res[k] = op->out[k];
+  return true;
 }
 
 bool up_linalg_generic(Up *u, UpOp *o) {
@@ -406,10 +420,11 @@ bool up_linalg_generic(Up *u, UpOp *o) {
   if (ok && go->n_res != go->n_outs) ok = perr_at(ps, o->at, "linalg.generic has %d results for %d outs", go->n_res, go->n_outs);
   for (int k = 0; ok && k < go->n_outs; k++)
     if (!type_equal(&go->res[k], &go->outs[k]->type)) ok = perr_at(ps, o->at, "result %d type differs from its outs operand", k);
-  Op *op = ok ? build(u, o, ga, go, &g, yields) : NULL;
+  Value *res[UP_MAX_RESULTS];
   UVal *vals[UP_MAX_RESULTS];
-  for (int k = 0; op && k < op->n_out; k++) ok = ok && (vals[k] = up_tensor_val(u, op->out[k])) != NULL;
-  ok = op && ok && up_define(u, o, vals, op->n_out);
+  ok = ok && build(u, o, ga, go, &g, yields, res);
+  for (int k = 0; ok && k < go->n_outs; k++) ok = (vals[k] = up_tensor_val(u, res[k])) != NULL;
+  ok = ok && up_define(u, o, vals, go->n_outs);
   free(ga);
   free(go);
   return ok;

@@ -130,7 +130,7 @@ static Value *ew(Up *u, const char *name, Value **ins, int n, const BodyInst *in
   return op->out[0];
 }
 
-static Value *cast_to(Up *u, Value *x, DType to) {
+Value *up_cast_to(Up *u, Value *x, DType to) {
   if (x->type.dtype == to) return x;
   BodyInst b[2] = {{.kind = BODY_ARG, .dtype = x->type.dtype},
                    {.kind = BODY_CAST, .dtype = to, .n_args = 1, .args = {0}}};
@@ -141,7 +141,7 @@ static Value *cast_to(Up *u, Value *x, DType to) {
 
 /* r (op) init, elementwise: the accumulation into a named op's `outs`. `neutral` is the
  * fill value that adds nothing (0 for sums, -inf or lower for max). */
-static Value *accumulate(Up *u, Value *r, UVal *init, BodyOpKind k, double neutral, const char *at) {
+Value *up_accumulate(Up *u, Value *r, UVal *init, BodyOpKind k, double neutral, const char *at) {
   if (init->kind == UV_EMPTY) return r;
   if (init->kind == UV_FILL && (init->s == neutral || (k == BODY_MAX && init->s <= -3.0e38))) return r;
   DType dt = r->type.dtype;
@@ -513,7 +513,7 @@ static void set_window(const Named *nm, OpAttrs *a, const TensorType *w) {
 static Value *build_named(Up *u, UpOp *o, const Named *nm, Value **ins, const TensorType *window, const int64_t *strides,
                           const int64_t *dil, const TensorType *t) {
   DType dt = t->dtype;
-  for (int i = 0; i < 2 && nm->kind != KILN_OP_POOL2D; i++) ins[i] = cast_to(u, ins[i], dt);
+  for (int i = 0; i < 2 && nm->kind != KILN_OP_POOL2D; i++) ins[i] = up_cast_to(u, ins[i], dt);
   if (nm->kind != KILN_OP_POOL2D && (!ins[0] || !ins[1])) return NULL;
   if (nm->weight_perm) ins[1] = transpose_weights(u, ins[1]);
   int n_in = nm->kind == KILN_OP_POOL2D ? 1 : 2;
@@ -539,8 +539,72 @@ static Value *build_named(Up *u, UpOp *o, const Named *nm, Value **ins, const Te
   return ew(u, "sum_pool", &r, 1, b, 3, *t);
 }
 
+/* Each map result a single loop dim: the loop of every operand dim into dims[]. */
+static bool map_dims(const AffineMap *m, int n_loops, int *dims) {
+  for (int r = 0; r < m->n_results; r++) {
+    const AffineExpr *e = &m->results[r];
+    dims[r] = -1;
+    if (e->cst) return false;
+    for (int d = 0; d < n_loops; d++) {
+      if (!e->coef[d]) continue;
+      if (e->coef[d] != 1 || dims[r] >= 0) return false;
+      dims[r] = d;
+    }
+    if (dims[r] < 0) return false;
+  }
+  return true;
+}
+
+/* linalg.matmul / batch_matmul with explicit `indexing_maps` (a transposed operand, as
+ * IREE writes x * W^T): each input is transposed to the plain layout; the output map
+ * must be the plain one. */
+static bool matmul_maps(Up *u, UpOp *o, const AffineMap *maps, int n_maps, int n_dims, Value **vals) {
+  static const int plain2[3][2] = {{0, 2}, {2, 1}, {0, 1}};
+  static const int plain3[3][3] = {{0, 1, 3}, {0, 3, 2}, {0, 1, 2}};
+  bool batch = !strcmp(o->name, "linalg.batch_matmul");
+  int rank = batch ? 3 : 2;
+  if (n_maps != 3 || n_dims != rank + 1) return perr_at(&u->ps, o->at, "'%s': expected 3 indexing maps over %d loops", o->name, rank + 1);
+  for (int i = 0; i < 3; i++) {
+    int dims[KILN_MAX_RANK];
+    const int *want = batch ? plain3[i] : plain2[i];
+    if (maps[i].n_results != rank || !map_dims(&maps[i], n_dims, dims))
+      return perr_at(&u->ps, o->at, "'%s': indexing map %d is not a permutation", o->name, i);
+    int64_t perm[KILN_MAX_RANK];
+    bool identity = true;
+    for (int j = 0; j < rank; j++) {
+      perm[j] = -1;
+      for (int r = 0; r < rank; r++)
+        if (dims[r] == want[j]) perm[j] = r;
+      if (perm[j] < 0) return perr_at(&u->ps, o->at, "'%s': indexing map %d does not fit a matmul", o->name, i);
+      identity &= perm[j] == j;
+    }
+    if (identity) continue;
+    if (i == 2) return perr_at(&u->ps, o->at, "'%s': a transposed result map is not supported", o->name);
+    TensorType t = vals[i]->type;
+    for (int j = 0; j < rank; j++) t.dims[j] = vals[i]->type.dims[perm[j]];
+    Op *tr = op_new(u->f, KILN_OP_TRANSPOSE, "matmul_operand", 1, &vals[i], 1, &t, NULL);
+    memcpy(tr->attrs.perm, perm, sizeof perm);
+    vals[i] = tr->out[0];
+  }
+  return true;
+}
+
 static bool linalg_named(Up *u, UpOp *o) {
   const Named *nm = find_named(o->name);
+  Parser *ps = &u->ps;
+  AffineMap maps[4];
+  int n_maps = 0, n_dims = 0;
+  if (nm->kind == KILN_OP_MATMUL && lex_accept(ps, "indexing_maps")) {
+    if (!lex_expect(ps, "=", "after indexing_maps") || !lex_expect(ps, "[", "to start indexing_maps")) return false;
+    do {
+      int dims;
+      if (n_maps == 4) return perr(ps, "too many indexing maps");
+      if (!up_affine_map(u, &maps[n_maps++], &dims)) return false;
+      if (n_maps > 1 && dims != n_dims) return perr(ps, "indexing maps disagree on the number of dims");
+      n_dims = dims;
+    } while (lex_accept(ps, ","));
+    if (!lex_expect(ps, "]", "to end indexing_maps")) return false;
+  }
   int64_t strides[KILN_MAX_RANK] = {1, 1}, dil[KILN_MAX_RANK] = {1, 1};
   NamedAttr attrs[2] = {{"strides", strides, 0, KILN_MAX_RANK, false}, {"dilations", dil, 0, KILN_MAX_RANK, false}};
   UVal *ins[UP_MAX_RESULTS], *outs[UP_MAX_RESULTS];
@@ -556,11 +620,12 @@ static bool linalg_named(Up *u, UpOp *o) {
   TensorType window = ins[1]->type; /* pooling: only the window's shape matters */
   for (int i = 0; i < (nm->kind == KILN_OP_POOL2D ? 1 : 2); i++)
     if (!(vals[i] = up_value(u, ins[i], o->at))) return false;
+  if (n_maps && !matmul_maps(u, o, maps, n_maps, n_dims, vals)) return false;
   if (!type_equal(&t, &outs[0]->type)) return perr_at(&u->ps, o->at, "'%s': result type differs from outs", o->name);
   Value *r = build_named(u, o, nm, vals, &window, strides, dil, &t);
   if (!r) return false;
   bool max = nm->kind == KILN_OP_POOL2D && nm->pool == POOL_MAX;
-  return define_value(u, o, accumulate(u, r, outs[0], max ? BODY_MAX : BODY_ADD, max ? -INFINITY : 0, o->at));
+  return define_value(u, o, up_accumulate(u, r, outs[0], max ? BODY_MAX : BODY_ADD, max ? -INFINITY : 0, o->at));
 }
 
 /* ---- IREE's ABI ---------------------------------------------------------------------------- */
@@ -608,6 +673,18 @@ static bool hal_barrier(Up *u, UpOp *o) {
   return up_define(u, o, vals, n);
 }
 
+/* `iree_tensor_ext.compute_barrier.start|end %x : t -> t`: %x itself (a scheduling hint). */
+static bool compute_barrier(Up *u, UpOp *o) {
+  Parser *ps = &u->ps;
+  UVal *x = up_use(u);
+  TensorType a, b;
+  if (!x || !lex_expect(ps, ":", "before the types") || !lex_tensor_type(ps, &a) || !lex_expect(ps, "->", "between the types") ||
+      !lex_tensor_type(ps, &b))
+    return false;
+  if (!type_equal(&a, &b) || !type_equal(&a, &x->type)) return perr_at(ps, o->at, "'%s' changes the type", o->name);
+  return define1(u, o, x);
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 static const struct {
@@ -629,6 +706,8 @@ static const struct {
   {"hal.tensor.import", hal_import},
   {"hal.tensor.export", hal_export},
   {"hal.tensor.barrier", hal_barrier},
+  {"iree_tensor_ext.compute_barrier.start", compute_barrier},
+  {"iree_tensor_ext.compute_barrier.end", compute_barrier},
 };
 
 UpOpFn up_find_op(const char *name) {

@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """Upstream MLIR input against the ONNX import of the same model.
 
-Usage: upstream_mlir.py KILN MODEL.onnx [--linalg]
+Usage: upstream_mlir.py KILN MODEL.onnx [--linalg | --global-opt]
        upstream_mlir.py KILN --iree FILE.mlir
 
 MODEL mode: iree-import-onnx (the iree-base-compiler package, next to this Python or on
 PATH) writes the model in torch-mlir's `torch.operator "onnx.X"` form; with --linalg,
 iree-compile --compile-to=input then lowers that to linalg on tensors (IREE's input
-dump, with its hal ABI wrapper). `kiln run X.mlir --random-inputs 1` must match
+dump, with its hal ABI wrapper); with --global-opt, --compile-to=global-optimization
+(convs and matmuls as generic contractions, which the importer raises to named ops). `kiln run X.mlir --random-inputs 1` must match
 `kiln run MODEL.onnx --random-inputs 1` output by output within the fp32 tolerances of
 oracle.py (same inputs: the seed fills the arguments in order).
 
---iree mode: FILE.mlir (linalg on tensors, f32 arguments) is compiled and run by IREE
+--iree mode: FILE.mlir (linalg on tensors, f32 / f16 arguments) is compiled and run by IREE
 (iree-compile for llvm-cpu, iree-run-module) and by Kiln on the same random inputs; the
 outputs must match within the same tolerances: IREE is the oracle for the importer's
 mapping of each op.
@@ -61,20 +62,20 @@ def check(kiln, mlir, onnx_model, tmp):
     return ok
 
 
-def model_mode(kiln, onnx_model, linalg):
+def model_mode(kiln, onnx_model, phase):
     importer = tool("iree-import-onnx")
     compiler = tool("iree-compile")
-    if not importer or (linalg and not compiler):
+    if not importer or (phase and not compiler):
         print("iree-import-onnx / iree-compile not found: skipped")
         return 77
     with tempfile.TemporaryDirectory(prefix="kiln_upstream_") as tmp:
         torch_mlir = os.path.join(tmp, "torch.mlir")
         run([importer, onnx_model, "-o", torch_mlir])
         mlir = torch_mlir
-        if linalg:
-            mlir = os.path.join(tmp, "input.mlir")
-            run([compiler, torch_mlir, "--compile-to=input", "-o", mlir])
-        form = "linalg (iree-compile --compile-to=input)" if linalg else "torch.operator (iree-import-onnx)"
+        if phase:
+            mlir = os.path.join(tmp, phase + ".mlir")
+            run([compiler, torch_mlir, "--compile-to=" + phase, "-o", mlir])
+        form = f"linalg (iree-compile --compile-to={phase})" if phase else "torch.operator (iree-import-onnx)"
         print(f"{os.path.basename(onnx_model)}: {form}, {os.path.getsize(mlir) >> 20} MiB of text")
         ok = check(kiln, mlir, onnx_model, tmp)
     print("ok" if ok else "FAIL")
@@ -88,15 +89,16 @@ def iree_mode(kiln, mlir):
         return 77
     text = open(mlir).read()
     sig = re.search(r"func (?:public )?@main\(([^)]*)\)", text).group(1)
-    shapes = [tuple(int(d) for d in m.split("x")[:-1]) for m in re.findall(r"tensor<([0-9x]+f32)>", sig)]
+    args = [(tuple(int(d) for d in m.group(1).split("x") if d), m.group(2))
+            for m in re.finditer(r"tensor<([0-9x]*?)x?(f32|f16)>", sig)]
     with tempfile.TemporaryDirectory(prefix="kiln_iree_") as tmp:
         vmfb = os.path.join(tmp, "m.vmfb")
         run([compiler, mlir, "--iree-hal-target-backends=llvm-cpu", "--iree-llvmcpu-target-cpu=host", "-o", vmfb])
         rng = np.random.default_rng(0)
         ins = []
-        for i, s in enumerate(shapes):
+        for i, (shape, dt) in enumerate(args):
             p = os.path.join(tmp, f"in{i}.npy")
-            np.save(p, rng.uniform(-1, 1, s).astype(np.float32))
+            np.save(p, rng.uniform(-1, 1, shape).astype(np.float16 if dt == "f16" else np.float32))
             ins.append(p)
         args = sum([["--input", p] for p in ins], [])
         stdout = run([kiln, "run", mlir, *args, "--output-dir", os.path.join(tmp, "kiln")])
@@ -117,7 +119,9 @@ def main():
     kiln = sys.argv[1]
     if sys.argv[2] == "--iree":
         return iree_mode(kiln, sys.argv[3])
-    return model_mode(kiln, sys.argv[2], "--linalg" in sys.argv[3:])
+    flags = sys.argv[3:]
+    phase = "input" if "--linalg" in flags else "global-optimization" if "--global-opt" in flags else None
+    return model_mode(kiln, sys.argv[2], phase)
 
 
 if __name__ == "__main__":
