@@ -548,7 +548,7 @@ static bool parse_func(Up *u) {
   if (n != nr) return perr_at(ps, at, "the function returns %d values, its signature says %d", n, nr);
   Value *vals[UP_MAX_RESULTS];
   const char *names[UP_MAX_RESULTS];
-  char buf[UP_MAX_RESULTS][16];
+  char buf[UP_MAX_RESULTS][24];
   for (int i = 0; i < n; i++) {
     if (!(vals[i] = up_value(u, rets[i], at))) return false;
     if (!u->result_opaque[i] && !type_equal(&vals[i]->type, &rt[i]))

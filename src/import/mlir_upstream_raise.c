@@ -99,6 +99,7 @@ static bool classify(int n, const AffineMap *maps, Loops *L, Win *wins, int *n_w
     const AffineExpr *e = &maps[0].results[r];
     int d = single_loop(e, n);
     if (d >= 0) {
+      if (L->in_x[d]) return false; /* a loop twice in one map: a diagonal, not a contraction */
       L->in_x[d] = true;
       continue;
     }
@@ -110,7 +111,7 @@ static bool classify(int n, const AffineMap *maps, Loops *L, Win *wins, int *n_w
       if (maps[2].n_results && result_of(&maps[2], n, j) >= 0) p = j;
       else k = j;
     }
-    if (terms != 2 || e->cst || p < 0 || k < 0 || *n_wins == 2) return false;
+    if (terms != 2 || e->cst || p < 0 || k < 0 || *n_wins == 2 || L->win_of[k] >= 0) return false;
     wins[*n_wins] = (Win){.out_loop = p, .kernel_loop = k, .stride = e->coef[p], .dilation = e->coef[k]};
     L->win_of[k] = r;
     ++*n_wins;
@@ -118,8 +119,9 @@ static bool classify(int n, const AffineMap *maps, Loops *L, Win *wins, int *n_w
   for (int i = 1; i < 3; i++)
     for (int r = 0; r < maps[i].n_results; r++) {
       int d = single_loop(&maps[i].results[r], n);
-      if (d < 0) return false;
-      (i == 1 ? L->in_w : L->in_y)[d] = true;
+      bool *seen = i == 1 ? L->in_w : L->in_y;
+      if (d < 0 || seen[d]) return false;
+      seen[d] = true;
     }
   return true;
 }
