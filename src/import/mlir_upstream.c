@@ -609,7 +609,8 @@ static bool parse_top(Up *u) {
  * text has pretty linalg / tensor / torch / flow / util / hal ops, or arith.constant
  * of a dense tensor (Kiln's constants are "kiln.constant"). A `"kiln.` op alone does
  * not decide it: --emit-mlir keeps ops without an upstream equivalent in that form.
- * Comments and string literals are skipped. */
+ * Only op positions count (a name after whitespace): comments, string literals,
+ * resource keys and the resources section are not looked at. */
 bool mlir_is_kiln_text(const char *text, size_t len) {
   static const char *const upstream[] = {"linalg.", "tensor.", "torch.", "flow.", "util.", "hal.",
                                          "arith.constant dense"};
@@ -622,8 +623,10 @@ bool mlir_is_kiln_text(const char *text, size_t len) {
       kiln |= len - i > 6 && !memcmp(text + i, "\"kiln.", 6);
       for (i++; i < len && text[i] != '"' && text[i] != '\n'; i++)
         if (text[i] == '\\') i++;
+    } else if (c == '{' && len - i > 3 && !memcmp(text + i, "{-#", 3)) {
+      break; /* the resources section: keys are constant names */
     } else if ((c == 'l' || c == 't' || c == 'f' || c == 'u' || c == 'h' || c == 'a') &&
-               (i == 0 || !isalnum((unsigned char)text[i - 1]))) {
+               (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n' || text[i - 1] == '\t')) {
       for (size_t k = 0; k < ARRAY_LEN(upstream); k++) {
         size_t n = strlen(upstream[k]);
         if (len - i >= n && !memcmp(text + i, upstream[k], n)) return false;
