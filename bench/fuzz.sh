@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/fuzz.sh TARGET|all SECONDS — runs the libFuzzer targets (issue 7).
 #
-# TARGET: onnx | mlir | npy | pipeline | kiln | all (one after the other, never in parallel).
+# TARGET: onnx | mlir | mlir_upstream | npy | pipeline | kiln | all (one after the other,
+# never in parallel).
 # Builds build-fuzz/ (clang, -DKILN_FUZZ=ON: ASan + UBSan + libFuzzer), generates the seed
 # corpora once into build-fuzz/seeds (fuzz/make_corpus.py; needs the test venv's onnx and
 # numpy; suite models from $KILN_MODEL_DIR, default build/models), merges them into the working corpora build-fuzz/corpus/TARGET (which keep
@@ -20,17 +21,17 @@ secs=${2:-60}
 py=${KILN_PYTHON:-$root/.venv/bin/python}
 [ -x "$py" ] || py=python3
 case "$target" in
-  all) targets="onnx mlir npy pipeline kiln" ;;
-  onnx|mlir|npy|pipeline|kiln) targets=$target ;;
-  *) echo "usage: bench/fuzz.sh onnx|mlir|npy|pipeline|kiln|all SECONDS" >&2; exit 2 ;;
+  all) targets="onnx mlir mlir_upstream npy pipeline kiln" ;;
+  onnx|mlir|mlir_upstream|npy|pipeline|kiln) targets=$target ;;
+  *) echo "usage: bench/fuzz.sh onnx|mlir|mlir_upstream|npy|pipeline|kiln|all SECONDS" >&2; exit 2 ;;
 esac
 
 B=build-fuzz
 cmake -S . -B $B -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release -DKILN_FUZZ=ON -DKILN_WERROR=OFF \
   >/dev/null || exit 1
-cmake --build $B -j"${KILN_JOBS:-2}" --target fuzz_onnx fuzz_mlir fuzz_npy fuzz_pipeline fuzz_kiln kiln \
+cmake --build $B -j"${KILN_JOBS:-2}" --target fuzz_onnx fuzz_mlir fuzz_mlir_upstream fuzz_npy fuzz_pipeline fuzz_kiln kiln \
   >$B/fuzz-build.log 2>&1 || { tail -30 $B/fuzz-build.log; exit 1; }
-if [ ! -d $B/seeds/kiln ]; then
+if [ ! -d $B/seeds/kiln ] || [ ! -d $B/seeds/mlir_upstream ]; then
   rm -rf $B/seeds
   ASAN_OPTIONS=detect_leaks=0 "$py" fuzz/make_corpus.py $B/seeds $B/kiln "${KILN_MODEL_DIR:-build/models}" || exit 1
 fi
@@ -47,6 +48,7 @@ for t in $targets; do
   extra=()
   # kiln: the custom mutator's text mutations use the MLIR dictionary too
   [ "$t" = mlir ] || [ "$t" = kiln ] && extra=(-dict=fuzz/mlir.dict)
+  [ "$t" = mlir_upstream ] && extra=(-dict=fuzz/mlir_upstream.dict)
   log=$B/fuzz-$t.log
   before=$(ls $B/artifacts/$t | wc -l)
   start=$(date +%s)

@@ -7,6 +7,9 @@ Generated, never committed:
                                   small suite models of MODELS_DIR when under MAX_ONNX bytes
   OUT_DIR/mlir                    `kiln print` of those models (elided and with resources),
                                   the suite models, and the lit tests' .mlir inputs
+  OUT_DIR/mlir_upstream           the upstream-MLIR lit tests (IREE's syntax) and, when the
+                                  venv has iree-import-onnx, its torch.operator form of
+                                  some of the onnx seeds
   OUT_DIR/npy                     .npy files of every dtype Kiln reads, ranks 0-8, and the
                                   variants it must refuse (Fortran order, big-endian, v2/v3)
   OUT_DIR/kiln                    compiled models (`kiln compile X -o X.kiln`) of the lit
@@ -105,6 +108,30 @@ def kiln_seeds(out, kiln, seeds, models_dir):
     return n
 
 
+def mlir_upstream_seeds(out, seeds):
+    """Upstream MLIR: the lit tests in IREE's syntax, and iree-import-onnx (torch.operator
+    form) of the small seed models when the venv has it."""
+    d = os.path.join(out, "mlir_upstream")
+    os.makedirs(d, exist_ok=True)
+    n = 0
+    lit = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "lit", "upstream-mlir")
+    for p in sorted(glob.glob(os.path.join(lit, "**", "*.mlir"), recursive=True)):
+        with open(p, "rb") as f:
+            data = f.read()
+        if len(data) <= MAX_MLIR:
+            write(os.path.join(d, "lit_" + os.path.basename(p)), data)
+            n += 1
+    tool = os.path.join(os.path.dirname(sys.executable), "iree-import-onnx")
+    for i, (_, p) in enumerate(seeds):
+        if not os.path.exists(tool) or i % 3:
+            continue
+        r = subprocess.run([tool, p, "-o", "-"], capture_output=True, timeout=120)
+        if r.returncode == 0 and 0 < len(r.stdout) <= MAX_MLIR:
+            write(os.path.join(d, "torch_%d.mlir" % i), r.stdout)
+            n += 1
+    return n
+
+
 def npy_bytes(a, version=None):
     b = io.BytesIO()
     if version:
@@ -141,10 +168,11 @@ def main():
     models_dir = sys.argv[3] if len(sys.argv) > 3 else None
     seeds = onnx_seeds(out, models_dir)
     n_mlir = mlir_seeds(out, kiln, seeds, models_dir)
+    n_up = mlir_upstream_seeds(out, seeds)
     n_npy = npy_seeds(out)
     n_kiln = kiln_seeds(out, kiln, seeds, models_dir)
-    print("corpus: %d onnx/pipeline, %d mlir, %d npy, %d kiln seeds in %s"
-          % (len(seeds), n_mlir, n_npy, n_kiln, out))
+    print("corpus: %d onnx/pipeline, %d mlir, %d mlir_upstream, %d npy, %d kiln seeds in %s"
+          % (len(seeds), n_mlir, n_up, n_npy, n_kiln, out))
 
 
 if __name__ == "__main__":

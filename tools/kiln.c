@@ -65,7 +65,9 @@ static KilnStatus load_model(const char *path, Module **out, Diag *d) {
   size_t len;
   KilnStatus st = file_read_all(path, &text, &len, d);
   if (st) return st;
-  st = module_parse((const char *)text, len, path, out, d);
+  /* Kiln's own text has "kiln.* ops in generic form; anything else is upstream MLIR. */
+  if (mlir_is_kiln_text((const char *)text, len)) st = module_parse((const char *)text, len, path, out, d);
+  else st = mlir_upstream_import((const char *)text, len, path, out, d);
   free(text);
   return st;
 }
@@ -416,7 +418,7 @@ static void list_passes(void) {
 
 typedef struct CompileArgs {
   const char *model, *out, *dump_dir;
-  bool emit_ir, list, stats;
+  bool emit_ir, emit_mlir, list, stats;
   CompileOptions opt;
 } CompileArgs;
 
@@ -435,6 +437,8 @@ static int parse_compile_args(const char *cmd, int argc, char **argv, CompileArg
     else if (!strcmp(argv[i], "--verify-each")) a->opt.verify_each = true;
     else if (!strcmp(argv[i], "--timing")) a->opt.timing = true;
     else if (!strcmp(argv[i], "--emit-ir")) a->emit_ir = true;
+    else if (!strcmp(argv[i], "--emit-mlir")) a->emit_mlir = true;
+    else if (!strcmp(argv[i], "--emit-mlir=mlir16")) a->emit_mlir = a->opt.print.mlir16 = true;
     else if (!strcmp(argv[i], "--list-passes")) a->list = true;
     else if (!strcmp(argv[i], "--stats")) a->stats = true;
     else if ((v = flag_value(argc, argv, &i, "--dump-dispatches"))) a->dump_dir = v;
@@ -489,6 +493,7 @@ static int cmd_compile(int argc, char **argv) {
   if (!st && a.out && !(out = fopen(a.out, "w")))
     st = diag_error(&d, KILN_ERR_IO, "%s: cannot write: %s", a.out, strerror(errno));
   if (!st && a.emit_ir) module_print(m, stdout, &a.opt.print);
+  if (!st && a.emit_mlir) module_print_upstream(m, stdout, &a.opt.print);
   if (!st && a.stats) print_stats(m->main);
   if (!st && a.dump_dir) st = dispatch_dump(m, a.dump_dir, &d);
   if (out) {
@@ -574,12 +579,16 @@ static const Command commands[] = {
    "                     handles (default 16)\n"
    "  --emit-resources   also print the elided data (dialect_resources section)\n"},
   {"compile", cmd_compile, "run the optimization pipeline (debug flags: print and verify passes)",
-   "usage: kiln compile MODEL [-o OUT.mlir] [--emit-ir] [--stats] [--passes=P1,P2,...] [--target=T]\n"
+   "usage: kiln compile MODEL [-o OUT.mlir] [--emit-ir] [--emit-mlir[=mlir16]] [--stats] [--passes=P1,P2,...] [--target=T]\n"
    "                          [--print-ir-before=PASS] [--print-ir-after=PASS]\n"
    "                          [--print-ir-after-all] [--verify-each] [--timing]\n"
    "       kiln compile --list-passes\n"
    "  -o OUT.mlir             write the optimized IR\n"
    "  --emit-ir               print the optimized IR to stdout\n"
+   "  --emit-mlir             print it in upstream MLIR syntax (linalg / tensor / arith,\n"
+   "                          dispatches as flow.dispatch.region) to diff against IREE\n"
+   "  --emit-mlir=mlir16      the same in MLIR 16's spelling, flow ops in generic form:\n"
+   "                          what mlir-opt-16 --allow-unregistered-dialect parses\n"
    "  --emit-resources        print constants' data too (else large ones are handles)\n"
    "  --passes=P1,P2          run these passes instead of the default pipeline\n"
    "  --print-ir-before=PASS  print the IR before PASS (stdout)\n"

@@ -15,6 +15,17 @@ KilnStatus onnx_import(const uint8_t *data, size_t size, const char *base_dir, M
 /* Reads the file and calls onnx_import with its directory as base_dir. */
 KilnStatus onnx_import_file(const char *path, Module **out, Diag *d);
 
+/* Reads MLIR text in upstream syntax (src/import/mlir_upstream*.c): linalg on tensors
+ * as IREE prints it (func.func / util.func, linalg named ops and linalg.generic, tensor
+ * ops, arith constants with dense / dense_resource data, flow.dispatch.region dissolved),
+ * or torch-mlir's `torch.operator "onnx.X"` form (iree-import-onnx), which goes through
+ * the ONNX importer's node handlers. Errors are "path:line:col: message". */
+KilnStatus mlir_upstream_import(const char *text, size_t len, const char *path, Module **out, Diag *d);
+
+/* True when MLIR text is Kiln's own dialect (it holds a `"kiln.` op) rather than
+ * upstream syntax: the rule `kiln` uses to pick module_parse or mlir_upstream_import. */
+bool mlir_is_kiln_text(const char *text, size_t len);
+
 /* The i-th ONNX op type the importer knows (default domain), or NULL past the end. */
 const char *onnx_supported_op(int i);
 

@@ -388,6 +388,20 @@ static KilnStatus import_graph(Imp *I, const Onnx__ModelProto *mp) {
   return func_verify(I->f, I->d);
 }
 
+KilnStatus onnx_import_model(const Onnx__ModelProto *mp, const char *base_dir, Module **out, Diag *d) {
+  *out = NULL;
+  Imp I = {.d = d, .base_dir = base_dir ? base_dir : "."};
+  I.m = module_new();
+  KilnStatus st = I.m ? import_graph(&I, mp) : diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  free(I.tab);
+  if (st) {
+    module_free(I.m);
+    return st;
+  }
+  *out = I.m;
+  return KILN_OK;
+}
+
 KilnStatus onnx_import(const uint8_t *data, size_t size, const char *base_dir, Module **out,
                        Diag *d) {
   *out = NULL;
@@ -396,17 +410,9 @@ KilnStatus onnx_import(const uint8_t *data, size_t size, const char *base_dir, M
   if (st) return st;
   Onnx__ModelProto *mp = onnx__model_proto__unpack(NULL, size, data);
   if (!mp) return diag_error(d, KILN_ERR_INVALID, "not a valid ONNX model: protobuf decode failed");
-  Imp I = {.d = d, .base_dir = base_dir ? base_dir : "."};
-  I.m = module_new();
-  st = I.m ? import_graph(&I, mp) : diag_error(d, KILN_ERR_NOMEM, "out of memory");
-  free(I.tab);
+  st = onnx_import_model(mp, base_dir, out, d);
   onnx__model_proto__free_unpacked(mp, NULL);
-  if (st) {
-    module_free(I.m);
-    return st;
-  }
-  *out = I.m;
-  return KILN_OK;
+  return st;
 }
 
 KilnStatus onnx_import_file(const char *path, Module **out, Diag *d) {

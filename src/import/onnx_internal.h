@@ -43,6 +43,10 @@ typedef KilnStatus (*OpImportFn)(Imp *I, const Onnx__NodeProto *n);
 
 /* ---- onnx.c ---------------------------------------------------------------------- */
 
+/* onnx_import() on a ModelProto already in memory (unpacked, or built by the
+ * upstream-MLIR importer from torch-mlir's `torch.operator "onnx.X"` form). */
+KilnStatus onnx_import_model(const Onnx__ModelProto *mp, const char *base_dir, Module **out, Diag *d);
+
 /* "<OpType> node '<name>': <what>" for the current node. */
 KilnStatus imp_err(Imp *I, KilnStatus st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *onnx_node_label(const Onnx__NodeProto *n);

@@ -311,9 +311,15 @@ KilnStatus op_infer_types(const Op *op, TensorType *out_types, Diag *d);
 typedef struct PrintOptions {
   int64_t elide_above;  /* constants with more elements print as dense_resource<name> */
   bool emit_resources;  /* also write the elided data in a dialect_resources section */
+  bool mlir16;          /* module_print_upstream: MLIR 16 spelling (for mlir-opt-16) */
 } PrintOptions;
 
 void module_print(const Module *m, FILE *out, const PrintOptions *opt);
+/* Prints the module in upstream MLIR syntax (printer_upstream.c): linalg.generic for
+ * generics, linalg named ops for convs / matmuls / pooling, tensor ops for data
+ * movement, flow.dispatch.region for dispatches, so it can be diffed against an IREE
+ * dump. Ops without an upstream equivalent keep Kiln's generic form ("kiln.resize"). */
+void module_print_upstream(const Module *m, FILE *out, const PrintOptions *opt);
 /* Parses Kiln's MLIR text. `path` is used in messages ("file:line:col: ..."). */
 KilnStatus module_parse(const char *text, size_t len, const char *path, Module **out, Diag *d);
 

@@ -417,7 +417,7 @@ static bool parse_blob(Parser *ps, const char *key) {
   return true;
 }
 
-static bool parse_resources(Parser *ps) {
+bool text_parse_resources(Parser *ps) {
   if (!lex_expect(ps, "dialect_resources", "after '{-#'") || !lex_expect(ps, ":", "after dialect_resources") ||
       !lex_expect(ps, "{", "to start dialect_resources"))
     return false;
@@ -443,7 +443,7 @@ static bool parse_module(Parser *ps) {
   if (wrapped && !lex_expect(ps, "{", "after 'module'")) return false;
   if (!parse_func(ps)) return false;
   if (wrapped && !lex_expect(ps, "}", "to end module")) return false;
-  if (lex_accept(ps, "{-#") && !parse_resources(ps)) return false;
+  if (lex_accept(ps, "{-#") && !text_parse_resources(ps)) return false;
   lex_skip_ws(ps);
   if (ps->p != ps->end) return perr(ps, "expected end of input");
   return true;

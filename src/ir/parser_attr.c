@@ -103,7 +103,7 @@ static bool parse_affine_expr(Parser *ps, int n_dims, AffineExpr *e) {
   }
 }
 
-static bool parse_affine_map(Parser *ps, AffineMap *m, int *n_dims) {
+bool text_parse_affine_map(Parser *ps, AffineMap *m, int *n_dims) {
   if (!lex_expect(ps, "(", "to start affine map dimensions")) return false;
   *n_dims = 0;
   if (!lex_accept(ps, ")")) {
@@ -144,7 +144,7 @@ static bool parse_list_elem(Parser *ps, AttrVal *v) {
   if (!(v->maps = list_grow(ps, v->maps, v->n, sizeof(AffineMap)))) return false;
   int dims;
   if (!lex_expect(ps, "affine_map<", "in list of affine maps")) return false;
-  if (!parse_affine_map(ps, &v->maps[v->n++], &dims)) return false;
+  if (!text_parse_affine_map(ps, &v->maps[v->n++], &dims)) return false;
   if (v->n > 1 && dims != v->map_dims) return perr(ps, "affine maps disagree on dimension count");
   v->map_dims = dims;
   return true;
@@ -202,10 +202,31 @@ static bool parse_nested(Parser *ps, const TensorType *t, int d, char *data, int
   return lex_expect(ps, "]", "after dense elements (count must match the type)");
 }
 
+/* Upstream MLIR's hex form `dense<"0x...">`: the raw little-endian bytes of all
+ * elements, or of one element for a splat. */
+static bool fill_hex(Parser *ps, const TensorType *t, char *data, size_t nb) {
+  const char *hex = ps->p += 3, *at = ps->p;
+  while (ps->p < ps->end && *ps->p != '"') ps->p++;
+  size_t n = (size_t)(ps->p - hex), es = dtype_size(t->dtype);
+  if (ps->p >= ps->end) return perr_at(ps, at, "unterminated hex string");
+  ps->p++;
+  if (n % 2 || (n / 2 != nb && n / 2 != es)) return perr_at(ps, at, "hex data has %zu bytes, the type needs %zu", n / 2, nb);
+  memset(data, 0, n / 2);
+  for (size_t i = 0; i < n; i++) {
+    char c = hex[i] | 32;
+    int v = hex[i] >= '0' && hex[i] <= '9' ? hex[i] - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return perr_at(ps, hex + i, "invalid hex digit");
+    data[i / 2] = (char)(data[i / 2] | (i % 2 ? v : v << 4));
+  }
+  for (size_t k = n / 2; k < nb; k += es) memcpy(data + k, data, es); /* a splat */
+  return true;
+}
+
 static bool fill_dense(Parser *ps, const TensorType *t, const char *lit, char *data, size_t nb) {
   int64_t numel = type_numel(t), i = 0;
   ps->p = lit;
   lex_skip_ws(ps);
+  if (ps->upstream && lex_peek(ps, "\"0x")) return fill_hex(ps, t, data, nb);
   if (ps->p >= ps->end) return numel == 0 || perr(ps, "empty dense<> needs a tensor with no elements");
   if (!lex_peek(ps, "[")) {
     if ((int64_t)nb > TEXT_MAX_SPLAT) return perr(ps, "splat constant larger than %lld bytes", (long long)TEXT_MAX_SPLAT);
@@ -229,7 +250,9 @@ static bool parse_dense(Parser *ps, AttrVal *v) {
   const char *after = ps->p, *end = ps->end;
   int64_t numel = type_numel(&t), nb = type_nbytes(&t);
   bool splat = (lex_skip_ws(ps), ps->p = lit, !lex_peek(ps, "[") && !lex_peek(ps, ">"));
-  if (!splat && numel > (int64_t)(close - lit)) return perr_at(ps, lit, "too few dense elements for the type");
+  if (ps->upstream && lex_peek(ps, "\"0x")) /* hex: a splat only when it holds one element */
+    splat = (int64_t)(close - lit) / 2 < nb;
+  else if (!splat && numel > (int64_t)(close - lit)) return perr_at(ps, lit, "too few dense elements for the type");
   if (splat && nb > TEXT_MAX_SPLAT) return perr_at(ps, lit, "splat constant larger than %lld bytes", (long long)TEXT_MAX_SPLAT);
   if (splat && (ps->splat_bytes += nb) > TEXT_MAX_SPLAT_TOTAL)
     return perr_at(ps, lit, "splat constants sum to more than %lld bytes", (long long)TEXT_MAX_SPLAT_TOTAL);
@@ -257,7 +280,9 @@ static bool parse_resource(Parser *ps, AttrVal *v) {
   if (!lex_expect(ps, ">", "after resource key") || !lex_expect(ps, ":", "after dense_resource<...>") ||
       !lex_tensor_type(ps, &t))
     return false;
-  for (ResRef *r = ps->res; r; r = r->next) {
+  /* Upstream MLIR writes every elided blob as `__elided__`: each is its own constant. */
+  bool elided = ps->upstream && !strcmp(key, "__elided__");
+  for (ResRef *r = elided ? NULL : ps->res; r; r = r->next) {
     if (strcmp(r->key, key)) continue;
     if (!type_equal(&ps->m->consts[r->const_index].type, &t))
       return perr_at(ps, at, "resource '%s' used with two different types", key);
@@ -298,7 +323,7 @@ static bool parse_number(Parser *ps, AttrVal *v) {
   return true;
 }
 
-static bool parse_attr_value(Parser *ps, AttrVal *v) {
+bool text_parse_attr_value(Parser *ps, AttrVal *v) {
   lex_skip_ws(ps);
   if (lex_peek(ps, "\"")) {
     v->kind = AV_STR;
@@ -332,7 +357,7 @@ bool parse_attr_dict(Parser *ps, AttrDict *ad) {
     ad->n++;
     if (!v->name) return perr(ps, "out of memory");
     v->kind = AV_UNIT;
-    if (lex_accept(ps, "=") && !parse_attr_value(ps, v)) return false;
+    if (lex_accept(ps, "=") && !text_parse_attr_value(ps, v)) return false;
   } while (lex_accept(ps, ","));
   return lex_expect(ps, "}", "to end attribute dictionary");
 }

@@ -213,8 +213,24 @@ static const char *const dtype_spell[KILN_DTYPE_COUNT] = {
   [KILN_U8] = "ui8", [KILN_I32] = "i32", [KILN_I64] = "i64", [KILN_BOOL] = "i1",
 };
 
+/* torch-mlir spells ONNX's signed integers si8/si32/si64 (signless in linalg). */
+static bool lex_signed_dtype(Parser *ps, DType *dt) {
+  static const struct { const char *s; DType t; } tab[] = {{"si8", KILN_I8}, {"si32", KILN_I32}, {"si64", KILN_I64}};
+  for (size_t i = 0; i < ARRAY_LEN(tab); i++) {
+    size_t n = strlen(tab[i].s);
+    if ((size_t)(ps->end - ps->p) >= n && memcmp(ps->p, tab[i].s, n) == 0 &&
+        (ps->p + n == ps->end || !isalnum((unsigned char)ps->p[n]))) {
+      ps->p += n;
+      *dt = tab[i].t;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool lex_dtype(Parser *ps, DType *dt, bool body) {
   lex_skip_ws(ps);
+  if (ps->upstream && lex_signed_dtype(ps, dt)) return true;
   for (int t = 0; t < KILN_DTYPE_COUNT; t++) {
     size_t n = strlen(dtype_spell[t]);
     if (body && t == KILN_U8) continue;

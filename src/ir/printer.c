@@ -645,3 +645,21 @@ static void print_op(Printer *pr, const Op *op, int level) {
   print_types(pr, op->out, op->n_out, op->n_out != 1);
   fputc('\n', pr->out);
 }
+
+/* ---- pieces shared with printer_upstream.c --------------------------------- */
+
+void text_print_dense(FILE *out, const Constant *c) {
+  Printer pr = {.out = out};
+  print_dense(&pr, c, type_numel(&c->type));
+}
+
+void text_print_affine_map(FILE *out, const AffineMap *m, int n_loops) {
+  Printer pr = {.out = out};
+  print_affine_map(&pr, m, n_loops);
+}
+
+void text_print_kiln_attrs(FILE *out, const Module *m, const Op *op) {
+  KILN_ASSERT(op->kind != KILN_OP_CONSTANT && op->kind != KILN_OP_GENERIC); /* no keys, no bodies */
+  Printer pr = {.out = out, .m = m};
+  print_attrs(&pr, op);
+}

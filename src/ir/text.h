@@ -34,6 +34,13 @@ void text_fmt_f64(char *buf, size_t n, double x);
 /* Valid MLIR bare identifier [A-Za-z_][A-Za-z0-9_.$]*. */
 bool text_is_ident(const char *s);
 
+/* Pieces printer_upstream.c reuses: `dense<...> : tensor<...>` of a constant with data,
+ * `affine_map<...>`, and the ` {kiln.name = ..., attrs}` dictionary of an op that is
+ * neither a constant nor a generic (for ops printed in Kiln's generic form). */
+void text_print_dense(FILE *out, const Constant *c);
+void text_print_affine_map(FILE *out, const AffineMap *m, int n_loops);
+void text_print_kiln_attrs(FILE *out, const Module *m, const Op *op);
+
 /* ---- parser_lex.c: cursor over the text -------------------------------- */
 
 enum { TEXT_MAX_DEPTH = 16 };  /* dispatch region nesting cap */
@@ -51,6 +58,7 @@ typedef struct Parser {
   struct ResRef *res;           /* dense_resource keys seen, for the resources section */
   struct Scope *scope;          /* innermost SSA name scope */
   int64_t splat_bytes;          /* splat constant data materialized so far (TEXT_MAX_SPLAT_TOTAL) */
+  bool upstream;                /* upstream MLIR: also accept si8/si32/si64 element types */
 } Parser;
 
 typedef struct ResRef {
@@ -108,6 +116,11 @@ typedef struct AttrDict {
 
 bool parse_attr_dict(Parser *ps, AttrDict *ad);
 AttrVal *attr_find(AttrDict *ad, const char *name);
+/* One attribute value (string, bool, number, array<>, [list], dense<>, dense_resource<>);
+ * also used by the upstream-MLIR importer (src/import/mlir_upstream*.c). */
+bool text_parse_attr_value(Parser *ps, AttrVal *v);
+/* The inside of `affine_map<...>` (after the '<', through the closing '>'). */
+bool text_parse_affine_map(Parser *ps, AffineMap *m, int *n_dims);
 
 /* ---- parser_body.c ----------------------------------------------------- */
 
@@ -125,6 +138,10 @@ bool parse_generic_body(Parser *ps, Body *body, const DType *arg_dt, int n_args,
 bool apply_attrs(Parser *ps, Op *op, AttrDict *ad, const char *at);
 
 /* ---- parser_lex.c (more) ------------------------------------------------ */
+
+/* parser.c: the `dialect_resources: { builtin: { key: "0x..." } } #-}` section (after
+ * its `{-#`): fills the data of the dense_resource constants seen (ps->res). */
+bool text_parse_resources(Parser *ps);
 
 /* From an opening '(' skips to just past its matching ')' (strings, comments aware). */
 bool skip_balanced(Parser *ps);

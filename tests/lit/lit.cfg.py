@@ -21,5 +21,10 @@ if not filecheck:
     lit_config.fatal("FileCheck not found (Debian package llvm-16-tools)")
 config.substitutions.append(("%kiln", kiln))
 config.substitutions.append(("FileCheck", filecheck))
+# `REQUIRES: mlir-opt` tests check that --emit-mlir=mlir16 output parses upstream.
+mlir_opt = shutil.which("mlir-opt-16")
+if mlir_opt:
+    config.available_features.add("mlir-opt")
+    config.substitutions.append(("%mlir-opt", mlir_opt))
 notbin = shutil.which("not") or "/usr/lib/llvm-16/bin/not"
 config.substitutions.append(("not ", notbin + " "))

@@ -1,5 +1,6 @@
 /* replay.c — runs one input of a fuzz target the way the fuzz harness does, outside
- * libFuzzer: `replay TARGET FILE` with TARGET onnx | mlir | npy | pipeline | kiln.
+ * libFuzzer: `replay TARGET FILE` with TARGET onnx | mlir | mlir_upstream | npy |
+ * pipeline | kiln.
  *
  * Exit 0 when the input is valid, 1 with one line "kiln: error: ..." on stderr when it
  * is not — never a signal; mlir also checks that the parsed module prints and parses back (tests/regress/run.sh checks all three). pipeline runs import,
@@ -61,8 +62,9 @@ static KilnStatus replay(const char *target, const uint8_t *buf, size_t size, Di
     npy_free(&a);
     return st;
   }
-  if (!strcmp(target, "mlir")) {
-    st = module_parse((const char *)buf, size, "input.mlir", &m, d);
+  if (!strcmp(target, "mlir") || !strcmp(target, "mlir_upstream")) {
+    st = !strcmp(target, "mlir") ? module_parse((const char *)buf, size, "input.mlir", &m, d)
+                                 : mlir_upstream_import((const char *)buf, size, "input.mlir", &m, d);
     if (!st && reparse(m)) exit(3);
   }
   else st = onnx_import(buf, size, "/nonexistent-kiln-fuzz", &m, d);
@@ -81,9 +83,9 @@ static KilnStatus replay_kiln(const char *path, Diag *d) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 3 || (strcmp(argv[1], "onnx") && strcmp(argv[1], "mlir") && strcmp(argv[1], "npy") &&
-                    strcmp(argv[1], "pipeline") && strcmp(argv[1], "kiln"))) {
-    fprintf(stderr, "usage: replay onnx|mlir|npy|pipeline|kiln FILE\n");
+  if (argc != 3 || (strcmp(argv[1], "onnx") && strcmp(argv[1], "mlir") && strcmp(argv[1], "mlir_upstream") &&
+                    strcmp(argv[1], "npy") && strcmp(argv[1], "pipeline") && strcmp(argv[1], "kiln"))) {
+    fprintf(stderr, "usage: replay onnx|mlir|mlir_upstream|npy|pipeline|kiln FILE\n");
     return 2;
   }
   Diag d = {0};

@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh REPLAY DIR — replays every input in DIR/<target>/ (onnx, mlir, npy, pipeline, kiln):
+# run.sh REPLAY DIR — replays every input in DIR/<target>/ (onnx, mlir, mlir_upstream, npy,
+# pipeline, kiln):
 # each must exit 0 (valid) or 1 with exactly one stderr line "kiln: error: ...", never
 # a signal, an abort or a sanitizer report. An input with a sidecar FILE.expect must give
 # exactly that result: "ok" (exit 0), or exit 1 with the .expect's line in the message.
@@ -7,7 +8,7 @@
 replay=$1 dir=$2
 fail=0 n=0
 err=$(mktemp)
-for target in onnx mlir npy pipeline kiln; do
+for target in onnx mlir mlir_upstream npy pipeline kiln; do
   for f in "$dir/$target"/*; do
     [ -f "$f" ] || continue
     case $f in *.expect) continue ;; esac
