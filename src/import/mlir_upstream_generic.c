@@ -188,6 +188,13 @@ static bool body_op(GenBody *g, const char *res) {
   }
   if (body_op_n_args(bi.kind) != (bi.kind == BODY_MUL && bi.n_args == 3 ? 2 : bi.n_args) && bi.kind != BODY_CAST)
     return perr_at(ps, at, "'%s' has the wrong number of operands", opname);
+  for (int i = 0; i < bi.n_args; i++) { /* operands must have the op's type (select: i1 first) */
+    DType want = bi.kind == BODY_SELECT && i == 0 ? KILN_BOOL : t, got = g->insts[bi.args[i]].dtype;
+    bool same = got == want || (got == KILN_U8 && want == KILN_I8); /* ui8 prints as i8 */
+    if (!same)
+      return perr_at(ps, at, "'%s': operand %d is %s, the op's type is %s", opname, i,
+                     dtype_name(got), dtype_name(want));
+  }
   return add_expanded(g, opname, bi, res);
 }
 
