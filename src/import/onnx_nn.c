@@ -213,6 +213,10 @@ KilnStatus imp_gemm(Imp *I, const Onnx__NodeProto *n) {
   Entry *a = imp_in(I, n, 0), *b = imp_in(I, n, 1), *c = imp_in(I, n, 2), ta, tb, mm;
   if (!a || !b) return imp_err(I, KILN_ERR_INVALID, "needs A and B");
   if (a->type.rank != 2 || b->type.rank != 2) return imp_err(I, KILN_ERR_INVALID, "A and B must be 2-D");
+  if (b->type.dtype != a->type.dtype || (c && c->type.dtype != a->type.dtype))
+    return imp_err(I, KILN_ERR_INVALID, "A, B and C must have one element type (A is %s, %s is %s)",
+                   dtype_name(a->type.dtype), b->type.dtype != a->type.dtype ? "B" : "C",
+                   dtype_name(b->type.dtype != a->type.dtype ? b->type.dtype : c->type.dtype));
   static const int64_t swap[2] = {1, 0};
   double alpha = onnx_attr_float(n, "alpha", 1), beta = onnx_attr_float(n, "beta", 1);
   KilnStatus st = KILN_OK;

@@ -327,10 +327,13 @@ static KilnStatus split_sizes(Imp *I, const Onnx__NodeProto *n, int64_t dim, int
   else if (I->opset < 13 && (cnt = onnx_attr_ints(I, n, "split", sz, KILN_MAX_OPERANDS)) == -2) return I->d->status;
   if (st) return st;
   if (cnt < 0) { /* equal split; opset 18 num_outputs allows a smaller last chunk */
-    int64_t chunk = (dim + nout - 1) / nout;
+    int64_t chunk = dim / nout + (dim % nout != 0), left = dim; /* no dim + nout: dim may be 2^63-1 */
     if (!onnx_attr_find(n, "num_outputs") && dim % nout)
       return imp_err(I, KILN_ERR_INVALID, "dim %lld does not split into %d equal parts", (long long)dim, nout);
-    for (int i = 0; i < nout; i++) sz[i] = chunk * (i + 1) <= dim ? chunk : (dim - chunk * i > 0 ? dim - chunk * i : 0);
+    for (int i = 0; i < nout; i++) {
+      sz[i] = chunk < left ? chunk : left;
+      left -= sz[i];
+    }
     return KILN_OK;
   }
   int64_t sum = 0;
