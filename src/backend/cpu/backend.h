@@ -136,7 +136,6 @@ typedef struct CpuProgram {
   uint8_t **buf_addr;         /* per buffer, filled by each run */
   struct Tensor *ref_tensors; /* scratch of reference kernels: max operands + results */
   struct Tensor **ref_ptrs;
-  int max_ref_operands;
   /* Tracing (bench.c): when trace is set, each run records per kernel and worker slot the
    * first start and last end (ns, CLOCK_MONOTONIC) of the chunks that slot ran:
    * trace[(kernel * threads + slot) * 2 + {0, 1}]; 0 = the slot ran nothing. */

@@ -24,7 +24,6 @@ KilnStatus cpu_program_start(CpuProgram *p, Diag *d) {
     const Op *op = p->kernels[k].op; /* reference kernels and fused roots */
     if (op && op->n_in + op->n_out > max_ops) max_ops = op->n_in + op->n_out;
   }
-  p->max_ref_operands = max_ops;
   p->buf_addr = arena_alloc(&p->mem, sizeof *p->buf_addr * (size_t)(p->n_bufs + 1));
   p->ref_tensors = arena_alloc(&p->mem, sizeof *p->ref_tensors * (size_t)max_ops);
   p->ref_ptrs = arena_alloc(&p->mem, sizeof *p->ref_ptrs * (size_t)max_ops);

@@ -366,7 +366,7 @@ static KilnStatus lower_op(Lower *L, const Op *op) {
 static int64_t max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-static bool try_gemm(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
+static bool try_gemm(Lower *L, Kernel *k, const Op *op) {
   if (op->kind != KILN_OP_MATMUL) return false;
   const TensorType *x = &op->in[0]->type, *w = &op->in[1]->type;
   if (x->rank != 2 || w->rank != 2 || x->dtype != KILN_F32 ||
@@ -458,7 +458,7 @@ static void image_sizes(Kernel *k, const Op *op) {
   k->out_image = y->dims[1] * y->dims[2] * y->dims[3];
 }
 
-static bool try_conv(Lower *L, Kernel *k, const Op *dispatch, const Op *op) {
+static bool try_conv(Lower *L, Kernel *k, const Op *op) {
   const OpAttrs *a = &op->attrs;
   if (op->kind != KILN_OP_CONV2D || a->layout != LAYOUT_NHWC || a->groups != 1 || !f32_nhwc(op))
     return false;
@@ -558,9 +558,9 @@ static bool try_resize(Lower *L, Kernel *k, const Op *op) {
 }
 
 /* Root kernel choice; the epilogue's chunking when the root has none of its own. */
-static void choose_root(Lower *L, Kernel *k, const Op *dispatch) {
-  if (k->op && (try_gemm(L, k, dispatch, k->op) || try_dwconv(L, k, k->op) ||
-                try_dwconv_general(L, k, k->op) || try_conv(L, k, dispatch, k->op) ||
+static void choose_root(Lower *L, Kernel *k) {
+  if (k->op && (try_gemm(L, k, k->op) || try_dwconv(L, k, k->op) ||
+                try_dwconv_general(L, k, k->op) || try_conv(L, k, k->op) ||
                 try_pool(L, k, k->op) || try_resize(L, k, k->op)))
     return;
   k->root = k->op ? ROOT_REF : ROOT_NONE;
@@ -727,7 +727,7 @@ static KilnStatus publish_results(Lower *L, const Fusion *F, Kernel *k) {
 
 static bool root_needed_after(const Fusion *F, bool with_stage0);
 
-static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
+static KilnStatus lower_fused(Lower *L, const Fusion *F) {
   KilnStatus st = KILN_OK;
   /* Ops that feed the root or the stages from outside the chain run first. */
   for (const Op *op = F->first; op != F->end && !st; op = op->next)
@@ -746,7 +746,7 @@ static KilnStatus lower_fused(Lower *L, const Op *dispatch, const Fusion *F) {
   }
   if (st) return st;
   k->numel = type_numel(F->root ? &F->root->out[0]->type : &F->stage_op[0]->out[0]->type);
-  choose_root(L, k, dispatch);
+  choose_root(L, k);
   if (F->root) {
     k->root_buf = choose_root_buf(L, k, !root_needed_after(F, true));
     k->n_in = F->root->n_in;
@@ -802,14 +802,14 @@ static const Op *piece_end(const Op *first) {
 }
 
 /* One piece: fused when it has the shape, else op by op. */
-static KilnStatus lower_piece(Lower *L, const Op *dispatch, Fusion *F, bool *in_piece, int n_vals) {
+static KilnStatus lower_piece(Lower *L, Fusion *F, bool *in_piece, int n_vals) {
   for (const Op *op = F->first; op != F->end; op = op->next)
     for (int i = 0; i < op->n_out; i++) in_piece[op->out[i]->id] = true;
   for (int i = 0; i < n_vals; i++) F->stage_of[i] = -1, F->is_root_val[i] = F->is_post[i] = false;
   F->root = NULL, F->n_stages = 0;
   KilnStatus st = KILN_OK;
   if (plan_fusion(F)) {
-    st = lower_fused(L, dispatch, F);
+    st = lower_fused(L, F);
   } else {
     for (const Op *op = F->first; op != F->end && !st; op = op->next) st = lower_op(L, op);
   }
@@ -855,7 +855,7 @@ static KilnStatus lower_dispatch(Lower *L, const Op *dispatch, int n_vals) {
   for (const Op *op = F.r->first; op && !st; op = F.end) {
     F.first = op;
     F.end = piece_end(op);
-    st = lower_piece(L, dispatch, &F, in_piece, n_vals);
+    st = lower_piece(L, &F, in_piece, n_vals);
   }
   free(F.stage_of);
   free(F.is_root_val);
