@@ -37,6 +37,14 @@ KilnStatus interp_exec_op(const Op *op, Tensor *const *in, Tensor **out, Diag *d
 void interp_resize_axis(const OpAttrs *a, int dim, int64_t in, int64_t out, int64_t *i0,
                         int64_t *i1, double *w);
 
+/* interp_body.c: integer semantics of body instructions, shared with the CPU backend's
+ * epilogue evaluator so both agree bit for bit. wrap: to t's width (two's complement, bool
+ * 0/1); sat: float -> int truncating toward zero, saturating, NaN -> 0; int_op: ADD, SUB,
+ * MUL (wrapping in 64 bits), DIV (x/0 = 0, INT64_MIN/-1 = INT64_MIN), MAX, MIN, NEG, ABS. */
+int64_t scalar_wrap_int(int64_t v, DType t);
+int64_t scalar_sat_int(double x, DType t);
+int64_t scalar_int_op(BodyOpKind k, int64_t x, int64_t y);
+
 /* fold.c: evaluates op (all operands CONSTANT ops with data), adding one module constant
  * per result; their indices go to const_out. The FoldOpFn of constant folding. */
 KilnStatus interp_fold_op(Module *m, const Op *op, int *const_out, Diag *d);

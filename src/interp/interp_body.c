@@ -19,7 +19,7 @@ static double round_to(double x, DType t) {
   }
 }
 
-static int64_t wrap_int(int64_t v, DType t) {
+int64_t scalar_wrap_int(int64_t v, DType t) {
   uint64_t u = (uint64_t)v;
   switch (t) {
   case KILN_I8: u &= 0xff; return u >= 0x80 ? (int64_t)u - 0x100 : (int64_t)u;
@@ -33,7 +33,7 @@ static int64_t wrap_int(int64_t v, DType t) {
 }
 
 /* float -> int: truncate toward zero, saturate to t's range, NaN -> 0. */
-static int64_t sat_int(double x, DType t) {
+int64_t scalar_sat_int(double x, DType t) {
   double lo, hi;
   switch (t) {
   case KILN_I8: lo = -128, hi = 127; break;
@@ -55,11 +55,11 @@ Scalar scalar_cast(Scalar v, DType from, DType to) {
   Scalar r;
   if (dtype_is_float(from)) {
     if (dtype_is_float(to)) r.f = round_to(v.f, to);
-    else r.i = sat_int(v.f, to);
+    else r.i = scalar_sat_int(v.f, to);
   } else {
     if (dtype_is_float(to)) r.f = round_to((double)v.i, to);
     else if (to == KILN_BOOL) r.i = v.i != 0;
-    else r.i = wrap_int(v.i, to);
+    else r.i = scalar_wrap_int(v.i, to);
   }
   return r;
 }
@@ -67,7 +67,7 @@ Scalar scalar_cast(Scalar v, DType from, DType to) {
 Scalar scalar_from_double(double x, DType t) {
   Scalar r;
   if (dtype_is_float(t)) r.f = round_to(x, t);
-  else r.i = sat_int(x, t);
+  else r.i = scalar_sat_int(x, t);
   return r;
 }
 
@@ -83,10 +83,10 @@ void scalar_store(void *p, DType t, int64_t i, Scalar v) {
   case KILN_F32: ((float *)p)[i] = (float)v.f; break;
   case KILN_F16: ((uint16_t *)p)[i] = f32_to_f16((float)v.f); break;
   case KILN_BF16: ((uint16_t *)p)[i] = f32_to_bf16((float)v.f); break;
-  case KILN_I8: ((int8_t *)p)[i] = (int8_t)wrap_int(v.i, KILN_I8); break;
+  case KILN_I8: ((int8_t *)p)[i] = (int8_t)scalar_wrap_int(v.i, KILN_I8); break;
   case KILN_U8: ((uint8_t *)p)[i] = (uint8_t)(v.i & 0xff); break;
   case KILN_BOOL: ((uint8_t *)p)[i] = v.i != 0; break;
-  case KILN_I32: ((int32_t *)p)[i] = (int32_t)wrap_int(v.i, KILN_I32); break;
+  case KILN_I32: ((int32_t *)p)[i] = (int32_t)scalar_wrap_int(v.i, KILN_I32); break;
   case KILN_I64: ((int64_t *)p)[i] = v.i; break;
   default: kiln_unreachable();
   }
@@ -119,7 +119,7 @@ static double float_op(BodyOpKind k, double x, double y) {
   }
 }
 
-static int64_t int_op(BodyOpKind k, int64_t x, int64_t y) {
+int64_t scalar_int_op(BodyOpKind k, int64_t x, int64_t y) {
   uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
   switch (k) {
   case BODY_ADD: return (int64_t)(ux + uy);
@@ -171,7 +171,7 @@ void body_eval(const Body *b, const Scalar *args, Scalar *vals) {
     case BODY_ARG: r = args[in->imm_i]; break;
     case BODY_CONST:
       if (fl) r.f = round_to(in->imm, in->dtype);
-      else r.i = in->dtype == KILN_BOOL ? in->imm_i != 0 : wrap_int(in->imm_i, in->dtype);
+      else r.i = in->dtype == KILN_BOOL ? in->imm_i != 0 : scalar_wrap_int(in->imm_i, in->dtype);
       break;
     case BODY_CMP:
       r.i = compare(in->pred, x, y, dtype_is_float(b->insts[in->args[0]].dtype));
@@ -180,7 +180,7 @@ void body_eval(const Body *b, const Scalar *args, Scalar *vals) {
     case BODY_CAST: r = scalar_cast(x, b->insts[in->args[0]].dtype, in->dtype); break;
     default:
       if (fl) r.f = round_to(float_op(in->kind, x.f, y.f), in->dtype);
-      else r.i = wrap_int(int_op(in->kind, x.i, y.i), in->dtype);
+      else r.i = scalar_wrap_int(scalar_int_op(in->kind, x.i, y.i), in->dtype);
     }
     vals[k] = r;
   }

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "backend/cpu/backend.h"
+#include "interp/interp.h"
 
 enum { RUN = 64, MAX_INSTS = 96, MAX_STAGES = 64 };
 
@@ -36,35 +37,6 @@ bool epilogue_supports(const Op *g) {
   for (int k = 0; k < b->n_insts; k++)
     if (!dtype_ok(b->insts[k].dtype) || b->insts[k].kind == BODY_YIELD) return false;
   return true;
-}
-
-static int64_t wrap(int64_t v, DType t) {
-  switch (t) {
-  case KILN_I8: return (int8_t)(uint8_t)((uint64_t)v & 0xff);
-  case KILN_U8: return (int64_t)((uint64_t)v & 0xff);
-  case KILN_I32: return (int32_t)(uint32_t)((uint64_t)v & 0xffffffffu);
-  case KILN_BOOL: return (int64_t)((uint64_t)v & 1);
-  default: return v;
-  }
-}
-
-/* float -> int: truncate, saturate to t, NaN -> 0 (interp_body.c's sat_int). */
-static int64_t sat(float x, DType t) {
-  double lo, hi;
-  switch (t) {
-  case KILN_I8: lo = -128, hi = 127; break;
-  case KILN_U8: lo = 0, hi = 255; break;
-  case KILN_I32: lo = -2147483648.0, hi = 2147483647.0; break;
-  case KILN_BOOL: return x != 0;
-  default:
-    if (isnan(x)) return 0;
-    if (x >= 9223372036854775808.0f) return INT64_MAX;
-    if (x <= -9223372036854775808.0f) return INT64_MIN;
-    return (int64_t)x;
-  }
-  if (isnan(x)) return 0;
-  double y = trunc((double)x);
-  return (int64_t)(y < lo ? lo : y > hi ? hi : y);
 }
 
 static void load(Lanes *dst, const uint8_t *base, DType t, int64_t off, int64_t stride, int n) {
@@ -127,21 +99,6 @@ static float float_op(BodyOpKind k, float x, float y) {
   }
 }
 
-static int64_t int_op(BodyOpKind k, int64_t x, int64_t y) {
-  uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
-  switch (k) {
-  case BODY_ADD: return (int64_t)(ux + uy);
-  case BODY_SUB: return (int64_t)(ux - uy);
-  case BODY_MUL: return (int64_t)(ux * uy);
-  case BODY_DIV: return y == 0 ? 0 : x == INT64_MIN && y == -1 ? INT64_MIN : x / y;
-  case BODY_MAX: return x > y ? x : y;
-  case BODY_MIN: return x < y ? x : y;
-  case BODY_NEG: return (int64_t)(0 - ux);
-  case BODY_ABS: return x < 0 ? (int64_t)(0 - ux) : x;
-  default: return 0;
-  }
-}
-
 static int64_t compare(CmpPred p, const Lanes *a, const Lanes *b, int j, bool fl) {
   switch (p) {
   case CMP_EQ: return fl ? a->f[j] == b->f[j] : a->i[j] == b->i[j];
@@ -158,9 +115,9 @@ static inline __attribute__((always_inline)) void cast(Lanes *r, const Lanes *x,
   bool ff = from == KILN_F32, tf = to == KILN_F32;
   for (int j = 0; j < n; j++) {
     if (ff && tf) r->f[j] = x->f[j];
-    else if (ff) r->i[j] = sat(x->f[j], to);
+    else if (ff) r->i[j] = scalar_sat_int(x->f[j], to);
     else if (tf) r->f[j] = (float)x->i[j];
-    else r->i[j] = to == KILN_BOOL ? x->i[j] != 0 : wrap(x->i[j], to);
+    else r->i[j] = to == KILN_BOOL ? x->i[j] != 0 : scalar_wrap_int(x->i[j], to);
   }
 }
 
@@ -248,7 +205,7 @@ static const Lanes *eval_body(const Body *b, const Lanes *const *arg, Lanes *val
     case BODY_CONST:
       for (int j = 0; j < n; j++) {
         if (fl) r->f[j] = (float)in->imm;
-        else r->i[j] = in->dtype == KILN_BOOL ? in->imm_i != 0 : wrap(in->imm_i, in->dtype);
+        else r->i[j] = in->dtype == KILN_BOOL ? in->imm_i != 0 : scalar_wrap_int(in->imm_i, in->dtype);
       }
       break;
     case BODY_CMP: {
@@ -269,7 +226,7 @@ static const Lanes *eval_body(const Body *b, const Lanes *const *arg, Lanes *val
       if (fl) float_binary(in->kind, r->f, x->f, y ? y->f : NULL, n);
       else
         for (int j = 0; j < n; j++)
-          r->i[j] = wrap(int_op(in->kind, x->i[j], y ? y->i[j] : 0), in->dtype);
+          r->i[j] = scalar_wrap_int(scalar_int_op(in->kind, x->i[j], y ? y->i[j] : 0), in->dtype);
     }
   }
   return v[b->yields[0]];
