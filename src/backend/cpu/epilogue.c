@@ -127,7 +127,7 @@ static inline __attribute__((always_inline)) void cast(Lanes *r, const Lanes *x,
  * 2e-8 on that range), times 2^n built in the exponent bits. Within 3 ulp of expf on
  * [-87.3, 88.72]; below it 0, above it inf, NaN stays NaN. */
 static inline __attribute__((always_inline)) float exp_poly(float x) {
-  float xc = x > 88.72283f ? 88.72283f : x < -87.3f ? -87.3f : x;
+  float xc = x > 88.72283f ? 88.72283f : x < -87.3f ? -87.3f : x == x ? x : 0.0f; /* NaN: no int cast of NaN */
   const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds |v| < 2^22 to an integer */
   float n = (xc * 1.44269504f + shifter) - shifter;
   float r = xc - n * 0.693359375f;
