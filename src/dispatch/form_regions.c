@@ -5,7 +5,8 @@
  *   1. every root (classify.c) starts a group, in program order;
  *   2. consumers: from each root group, walk the uses of its values; a use joins when it is
  *      an all-parallel generic, a reshape/transpose/slice (unless its only user is a root:
- *      then it is that root's read), or a concat whose last-defined operand this is; the
+ *      then it is that root's read; the same for a generic widening an 8-bit tensor for an
+ *      integer root), or a concat whose last-defined operand this is; the
  *      value must have no other user outside the group (--fuse-multi-use lifts this);
  *   3. producers: walk the operands of each group; a pad, reshape, transpose, slice or
  *      all-parallel generic joins when all its users are in the group. Constants never
@@ -234,9 +235,23 @@ static int max_operand_pos(const Former *F, const Op *op) {
   return best;
 }
 
+/* A generic widening an 8-bit integer tensor to i32 for a root (through views): the zero
+ * point subtraction of an integer conv (quantize_convs.c). It is that root's read, so the
+ * 8-bit tensor is what crosses memory and the int8 kernels read it directly. */
+static bool widens_8bit_for_root(const Op *U) {
+  if (U->n_out != 1 || U->n_in < 1 || U->out[0]->type.dtype != KILN_I32) return false;
+  DType t = U->in[0]->type.dtype;
+  const Op *next = only_user(U->out[0]);
+  while (next && is_reshape_like(next->kind) && next->kind != KILN_OP_TRANSPOSE)
+    next = only_user(next->out[0]);
+  return (t == KILN_U8 || t == KILN_I8) && next && dispatch_is_root(next);
+}
+
 /* Kind-level rule for a consumer U of v; NULL when U may join. */
 static const char *consumer_kind_rule(const Former *F, const Value *v, const Op *U, char *buf,
                                       size_t n) {
+  if (is_parallel_generic(U) && widens_8bit_for_root(U))
+    return "consumer widens an 8-bit tensor for a root and fuses into it as its read";
   if (is_parallel_generic(U)) return NULL;
   if (is_reshape_like(U->kind)) {
     const Op *next = only_user(U->out[0]);

@@ -297,14 +297,94 @@ static void convt_nhwc(const ConvGeom *g, const float *x, const float *w, const 
         }
 }
 
+/* ---- integer results ---------------------------------------------------------------- */
+
+/* An integer result (the i32 accumulation of a quantized conv, see quantize_convs.c) is
+ * exact: operands staged as int32, products and sums in int64, the bias added, stored
+ * wrapped to the result's width (linalg's semantics for integer convs). Padded taps are
+ * skipped, i.e. the padding is 0. NHWC accumulates a row of output channels per pixel
+ * (contiguous hwcf weight rows); NCHW, used only between passes, goes tap by tap. */
+static int64_t conv_int_at(const ConvGeom *g, const int32_t *x, const int32_t *w, int64_t n,
+                           int64_t f, int64_t oh, int64_t ow) {
+  int64_t Cg = g->C / g->G, c0 = f / (g->F / g->G) * Cg, acc = 0;
+  for (int64_t kh = 0; kh < g->KH; kh++) {
+    int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+    for (int64_t kw = 0; ih >= 0 && ih < g->H && kw < g->KW; kw++) {
+      int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+      for (int64_t c = 0; iw >= 0 && iw < g->W && c < Cg; c++)
+        acc += (int64_t)x[((n * g->C + c0 + c) * g->H + ih) * g->W + iw] *
+               w[((f * Cg + c) * g->KH + kh) * g->KW + kw];
+    }
+  }
+  return acc;
+}
+
+static void conv_int_nhwc_pixel(const ConvGeom *g, const int32_t *x, const int32_t *w,
+                                int64_t n, int64_t oh, int64_t ow, int64_t *acc) {
+  int64_t Cg = g->C / g->G, Fg = g->F / g->G, F = g->F;
+  for (int64_t kh = 0; kh < g->KH; kh++) {
+    int64_t ih = oh * g->sh - g->pt + kh * g->dh;
+    for (int64_t kw = 0; ih >= 0 && ih < g->H && kw < g->KW; kw++) {
+      int64_t iw = ow * g->sw - g->pl + kw * g->dw;
+      if (iw < 0 || iw >= g->W) continue;
+      const int32_t *xp = x + ((n * g->H + ih) * g->W + iw) * g->C;
+      const int32_t *wp = w + (kh * g->KW + kw) * Cg * F;
+      for (int64_t gi = 0; gi < g->G; gi++)
+        for (int64_t c = 0; c < Cg; c++) {
+          int64_t xv = xp[gi * Cg + c], *ar = acc + gi * Fg;
+          const int32_t *wr = wp + c * F + gi * Fg;
+          for (int64_t f = 0; f < Fg; f++) ar[f] += xv * wr[f];
+        }
+    }
+  }
+}
+
+static KilnStatus conv_int(const Op *op, Tensor *const *in, Tensor *out, const ConvGeom *g,
+                           Diag *d) {
+  bool nchw = op->attrs.layout == LAYOUT_NCHW;
+  DType yt = out->type.dtype;
+  int32_t *x = i32_view(in[0]), *w = i32_view(in[1]), *b = op->n_in == 3 ? i32_view(in[2]) : NULL;
+  int64_t *acc = malloc(sizeof *acc * (size_t)g->F);
+  KilnStatus st = x && w && acc && (b || op->n_in == 2) ? KILN_OK
+                : diag_error(d, KILN_ERR_NOMEM, OPFMT ": out of memory", OPARG(op));
+  for (int64_t n = 0; !st && n < g->N; n++)
+    for (int64_t oh = 0; oh < g->OH; oh++)
+      for (int64_t ow = 0; ow < g->OW; ow++) {
+        if (nchw) {
+          for (int64_t f = 0; f < g->F; f++) acc[f] = conv_int_at(g, x, w, n, f, oh, ow);
+        } else {
+          memset(acc, 0, sizeof *acc * (size_t)g->F);
+          conv_int_nhwc_pixel(g, x, w, n, oh, ow, acc);
+        }
+        for (int64_t f = 0; f < g->F; f++) {
+          int64_t y = nchw ? ((n * g->F + f) * g->OH + oh) * g->OW + ow
+                           : ((n * g->OH + oh) * g->OW + ow) * g->F + f;
+          scalar_store(out->data, yt, y, (Scalar){.i = scalar_wrap_int(acc[f] + (b ? b[f] : 0), yt)});
+        }
+      }
+  free(x), free(w), free(b), free(acc);
+  return st;
+}
+
+/* Forward conv: the exact integer kernel for integer results, else the float ones. */
+static KilnStatus run_forward(const Op *op, Tensor *const *in, Tensor *out, const ConvGeom *g,
+                              Diag *d) {
+  if (dtype_is_int(out->type.dtype)) {
+    for (int i = 0; i < op->n_in; i++)
+      if (!dtype_is_int(in[i]->type.dtype))
+        return diag_error(d, KILN_ERR_INVALID, OPFMT ": integer result from non-integer operand %d",
+                          OPARG(op), i);
+    return conv_int(op, in, out, g, d);
+  }
+  return run_staged(op, in, out, g, op->attrs.layout == LAYOUT_NCHW ? conv_nchw : conv_nhwc, d);
+}
+
 /* ---- entry points ------------------------------------------------------------------ */
 
 KilnStatus exec_conv2d(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
   ConvGeom g = {0};
   KilnStatus st = geom_forward(op, false, &g, d);
-  if (st) return st;
-  return run_staged(op, in, out[0], &g,
-                    op->attrs.layout == LAYOUT_NCHW ? conv_nchw : conv_nhwc, d);
+  return st ? st : run_forward(op, in, out[0], &g, d);
 }
 
 KilnStatus exec_depthwise(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
@@ -313,7 +393,7 @@ KilnStatus exec_depthwise(const Op *op, Tensor *const *in, Tensor **out, Diag *d
   if (st) return st;
   /* A depthwise conv is the grouped conv with G = C, and its chw / hwc weights have the
    * memory layout of fchw / hwcf with one channel per group: the same kernels serve. */
-  return run_staged(op, in, out[0], &g, op->attrs.layout == LAYOUT_NCHW ? conv_nchw : conv_nhwc, d);
+  return run_forward(op, in, out[0], &g, d);
 }
 
 KilnStatus exec_conv_transpose(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {

@@ -43,3 +43,14 @@ KilnStatus bad_dim(const Op *op, const char *what, int64_t expected, int64_t got
   return diag_error(d, KILN_ERR_INVALID, OPFMT ": %s: expected %lld, got %lld", OPARG(op),
                     what, (long long)expected, (long long)got);
 }
+
+int32_t *i32_view(const Tensor *t) {
+  int64_t n = type_numel(&t->type);
+  int32_t *v = malloc(sizeof *v * (size_t)(n ? n : 1));
+  for (int64_t i = 0; v && i < n; i++) v[i] = (int32_t)elem_get_i(t->data, t->type.dtype, i);
+  return v;
+}
+
+bool dtype_is_int(DType t) {
+  return t == KILN_I8 || t == KILN_U8 || t == KILN_I32 || t == KILN_I64;
+}

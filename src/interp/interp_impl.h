@@ -101,6 +101,11 @@ const float *f32_view(const Op *op, const Tensor *t, float **owned, Diag *d);
 float *f32_out(const Op *op, Tensor *t, float **owned, Diag *d);
 /* Writes *owned back into t converted (if non-NULL) and frees it. */
 void f32_out_finish(Tensor *t, float *owned);
+/* A malloc'd int32 copy of an integer tensor (NULL on OOM): the exact integer conv and
+ * matmul stage their operands through it. */
+int32_t *i32_view(const Tensor *t);
+/* i8, u8, i32, i64: the dtypes of the exact integer conv / matmul. */
+bool dtype_is_int(DType t);
 /* KILN_ERR_INVALID "op 'x': <what>: expected <exp>, got <got>" for a dim mismatch. */
 KilnStatus bad_dim(const Op *op, const char *what, int64_t expected, int64_t got, Diag *d);
 

@@ -76,10 +76,45 @@ static void mm_run(const MMGeom *g, const float *a, const float *b, float *y, do
   }
 }
 
+/* Integer result (a quantized matmul's i32 accumulation): exact, int64 sums stored wrapped
+ * to the result's width. */
+static KilnStatus mm_int(const Op *op, const MMGeom *g, Tensor *const *in, Tensor *out, Diag *d) {
+  DType yt = out->type.dtype;
+  if (!dtype_is_int(in[0]->type.dtype) || !dtype_is_int(in[1]->type.dtype))
+    return diag_error(d, KILN_ERR_INVALID, OPFMT ": integer result from float operands", OPARG(op));
+  int64_t *acc = malloc(sizeof *acc * (size_t)(g->N ? g->N : 1));
+  int32_t *a = i32_view(in[0]), *b = i32_view(in[1]);
+  if (!acc || !a || !b) {
+    free(acc), free(a), free(b);
+    return diag_error(d, KILN_ERR_NOMEM, OPFMT ": out of memory", OPARG(op));
+  }
+  for (int64_t bi = 0; bi < g->batch; bi++) {
+    int64_t ao = 0, bo = 0, rest = bi;
+    for (int i = g->ob - 1; i >= 0; i--) {
+      int64_t idx = rest % g->bdims[i];
+      rest /= g->bdims[i];
+      ao += idx * g->as[i], bo += idx * g->bs[i];
+    }
+    for (int64_t i = 0; i < g->M; i++) {
+      memset(acc, 0, sizeof *acc * (size_t)g->N);
+      for (int64_t k = 0; k < g->K; k++) {
+        int64_t av = a[ao + i * g->K + k];
+        const int32_t *br = b + bo + k * g->N;
+        for (int64_t j = 0; j < g->N; j++) acc[j] += av * br[j];
+      }
+      for (int64_t j = 0; j < g->N; j++)
+        scalar_store(out->data, yt, (bi * g->M + i) * g->N + j, (Scalar){.i = scalar_wrap_int(acc[j], yt)});
+    }
+  }
+  free(acc), free(a), free(b);
+  return KILN_OK;
+}
+
 KilnStatus exec_matmul(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
   MMGeom g = {0};
   KilnStatus st = mm_geom(op, &g, d);
   if (st) return st;
+  if (dtype_is_int(out[0]->type.dtype)) return mm_int(op, &g, in, out[0], d);
   float *oa = NULL, *ob = NULL, *oy = NULL;
   const float *a = f32_view(op, in[0], &oa, d);
   const float *b = a ? f32_view(op, in[1], &ob, d) : NULL;

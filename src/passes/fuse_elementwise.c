@@ -11,7 +11,11 @@
  * consumer's, with the consumer's read of p replaced by the producer's yield.
  * Applied until nothing fuses, so a chain of N elementwise generics becomes one.
  * Guarantees: the loop ranges of the fused op equal the consumer's (checked; a fusion
- * that would change them is not done), so the numbers are those of the two ops. */
+ * that would change them is not done), so the numbers are those of the two ops.
+ * Not fused: a producer of an 8-bit integer tensor into a consumer of a wider integer
+ * (the requantize of one integer conv into the zero-point subtraction of the next, see
+ * quantize_convs.c): fused, the wide tensor would be what crosses memory, and the next
+ * conv could no longer read its 8-bit input directly. */
 #include <string.h>
 
 #include "passes.h"
@@ -172,12 +176,18 @@ static bool same_ranges(const Op *a, const Op *b) {
   return !memcmp(ra, rb, sizeof(int64_t) * (size_t)a->attrs.n_loops);
 }
 
+static bool widens_8bit(const Op *p, const Op *c) {
+  DType pt = p->out[0]->type.dtype, ct = c->n_out == 1 ? c->out[0]->type.dtype : KILN_F32;
+  return (pt == KILN_I8 || pt == KILN_U8) && (ct == KILN_I32 || ct == KILN_I64);
+}
+
 /* Fuses c's operand k's producer into c; returns the fused op or NULL. */
 static Op *try_fuse(Func *f, Op *c, int k) {
   Op *p = c->in[k]->def;
   int inv[KILN_MAX_RANK], parg[KILN_MAX_OPERANDS], carg[KILN_MAX_OPERANDS];
   Fused fu;
-  if (!is_fusable_producer(p, inv) || p->n_in > KILN_MAX_OPERANDS) return NULL;
+  if (!is_fusable_producer(p, inv) || p->n_in > KILN_MAX_OPERANDS || widens_8bit(p, c))
+    return NULL;
   if (!build_operands(c, k, p, inv, &fu, parg, carg)) return NULL;
   Op *g = build_fused(f, c, k, p, &fu, parg, carg);
   if (!same_ranges(g, c)) {

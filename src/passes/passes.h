@@ -78,6 +78,7 @@ KilnStatus pass_canonicalize(Func *f, PassContext *ctx);    /* canonicalize.c */
 KilnStatus pass_fold_scale_bias(Func *f, PassContext *ctx); /* fold_scale_bias.c */
 KilnStatus pass_fuse_elementwise(Func *f, PassContext *ctx); /* fuse_elementwise.c */
 KilnStatus pass_simplify_fake_quant(Func *f, PassContext *ctx); /* simplify_fake_quant.c */
+KilnStatus pass_quantize_convs(Func *f, PassContext *ctx);  /* quantize_convs.c */
 KilnStatus pass_fold_pad(Func *f, PassContext *ctx);        /* fold_pad.c */
 KilnStatus pass_sink_pads(Func *f, PassContext *ctx);       /* sink_pads.c */
 KilnStatus pass_conv1x1_to_matmul(Func *f, PassContext *ctx); /* conv1x1_to_matmul.c */

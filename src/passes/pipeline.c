@@ -17,6 +17,7 @@ PASS(dce, "dce", pass_dce, "erase ops whose results are unused")
 PASS(fold_scale_bias, "fold-scale-bias", pass_fold_scale_bias, "fold per-channel scale and bias (BatchNorm) into conv weights and bias")
 PASS(fuse_elementwise, "fuse-elementwise", pass_fuse_elementwise, "merge single-use parallel generics into their generic consumer (composed maps, one body)")
 PASS(simplify_fake_quant, "simplify-fake-quant", pass_simplify_fake_quant, "in generic bodies: float -> int -> float round trips of integral in-range values (the QDQ chain) become float selects; casts of constants fold")
+PASS(quantize_convs, "quantize-convs", pass_quantize_convs, "QDQ units DQ(x), DQ(w) -> conv -> Q become integer convs (int32 accumulation) with a requantizing epilogue, ONNX Runtime's QLinearConv")
 PASS(sink_pads, "sink-pads", pass_sink_pads, "move constant pads below single-operand elementwise generics (pad value through the body), toward the conv that can fold them")
 PASS(fold_pad, "fold-pad", pass_fold_pad, "fold zero spatial pads into the pads of the conv, depthwise conv or average pool that reads them")
 PASS(conv1x1_to_matmul, "conv1x1-to-matmul", pass_conv1x1_to_matmul, "NHWC 1x1 conv -> reshape + matmul (reduction dim innermost) + bias add")
@@ -30,13 +31,14 @@ PASS(propagate_transposes, "propagate-transposes", pass_propagate_transposes, "s
 static const Pass *const all_passes[] = {
   &fold_constants, &canonicalize, &cse, &dce, &fold_scale_bias,
   &fuse_elementwise, &fold_pad, &conv1x1_to_matmul, &propagate_reshapes, &channels_last,
-  &propagate_transposes, &pad_to_intrinsic, &simplify_fake_quant, &sink_pads,
+  &propagate_transposes, &pad_to_intrinsic, &simplify_fake_quant, &sink_pads, &quantize_convs,
 };
 
 /* The default pipeline, in order. */
 static const Pass *const pipeline[] = {
   &fold_constants, &canonicalize, &cse, &dce, /* 1. cleanup */
   &fold_scale_bias, &dce,                     /* 2. BatchNorm / scale / bias into conv weights */
+  &quantize_convs, &dce,                      /*    QDQ convs to integer convs */
   &channels_last, &fold_constants,            /* 3. NHWC everywhere; weight transposes fold */
   &propagate_transposes, &fold_constants,     /* 4. transposes sink and cancel or fold */
   &canonicalize, &dce, &sink_pads, &fold_pad, /*   explicit pads into the conv/pool */

@@ -100,6 +100,7 @@ static void make_rq(const struct config *c, size_t n, float *scale, float *bias,
   }
   rq->scale = scale;
   rq->bias = c->has_bias ? bias : NULL;
+  rq->acc_bias = NULL;
   rq->min = c->clamp ? 0.0f : -INFINITY;
   rq->max = c->clamp ? 6.0f : INFINITY;
   rq->out_scale = c->extreme ? 0.5f : 0.03f; /* extreme sums saturate the output */
@@ -236,11 +237,15 @@ static void dw_case(const struct kiln_ukernel *k, size_t C, size_t in_h, size_t 
                                   .is_signed = c->a_signed};
   struct kiln_q8_requant rq;
   make_rq(c, C, scale, bias, &rq);
+  int32_t *acc_bias = malloc(sizeof(int32_t) * C); /* the int32 conv bias (ORT's QLinearConv) */
+  for (size_t j = 0; j < C; j++)
+    acc_bias[j] = (int32_t)(rnd32() % 20001) - 10000;
+  rq.acc_bias = c->has_bias_i32 ? acc_bias : NULL;
   memset(want, SENTINEL, nout * osize + 64);
   for (size_t oh = 0; oh < s.out_h; oh++)
     for (size_t ow = 0; ow < s.out_w; ow++)
       for (size_t ch = 0; ch < C; ch++) {
-        int64_t acc = 0;
+        int64_t acc = c->has_bias_i32 ? acc_bias[ch] : 0;
         for (size_t kh = 0; kh < 3; kh++)
           for (size_t kw = 0; kw < 3; kw++) {
             const ptrdiff_t ih = (ptrdiff_t)(oh * stride + kh * dil) - (ptrdiff_t)pad;
@@ -269,6 +274,7 @@ static void dw_case(const struct kiln_ukernel *k, size_t C, size_t in_h, size_t 
             k->name, C, in_h, in_w, stride, dil, pad, c->a_signed, (int)c->out, at / osize, nout);
   }
   free(in), free(w), free(w_zp), free(packed), free(scale), free(bias), free(want), free(got);
+  free(acc_bias);
 }
 
 static void test_dw_variant(const struct kiln_ukernel *k) {

@@ -28,6 +28,8 @@ static inline void kiln_q8_qbounds(const struct kiln_q8_requant *rq, float *lo, 
 static inline void kiln_q8_requant_store1(int32_t acc, size_t col,
                                           const struct kiln_q8_requant *rq, float lo,
                                           float hi, void *c, size_t idx) {
+  if (rq->acc_bias)
+    acc = (int32_t)((uint32_t)acc + (uint32_t)rq->acc_bias[col]);
   if (rq->out_type == KILN_Q8_OUT_I32) {
     ((int32_t *)c)[idx] = acc;
     return;
@@ -76,6 +78,9 @@ static inline void kiln_q8_requant_store8(__m256i acc, size_t col, size_t n, __m
                                           const struct kiln_q8_requant *rq,
                                           const struct kiln_q8_rq256 *v, void *c,
                                           size_t idx) {
+  if (rq->acc_bias)
+    acc = _mm256_add_epi32(acc, n == 8 ? _mm256_loadu_si256((const __m256i *)(rq->acc_bias + col))
+                                       : _mm256_maskload_epi32((const int *)(rq->acc_bias + col), mask));
   if (rq->out_type == KILN_Q8_OUT_I32) {
     if (n == 8)
       _mm256_storeu_si256((__m256i *)((int32_t *)c + idx), acc);
@@ -137,6 +142,8 @@ static inline void kiln_q8_requant_store16(__m512i acc, size_t col, __mmask16 ma
                                            const struct kiln_q8_requant *rq,
                                            const struct kiln_q8_rq512 *v, void *c,
                                            size_t idx) {
+  if (rq->acc_bias)
+    acc = _mm512_add_epi32(acc, _mm512_maskz_loadu_epi32(mask, rq->acc_bias + col));
   if (rq->out_type == KILN_Q8_OUT_I32) {
     _mm512_mask_storeu_epi32((int32_t *)c + idx, mask, acc);
     return;

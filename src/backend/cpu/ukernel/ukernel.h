@@ -180,6 +180,7 @@ enum kiln_q8_out { KILN_Q8_OUT_U8, KILN_Q8_OUT_S8, KILN_Q8_OUT_F32, KILN_Q8_OUT_
 struct kiln_q8_requant {
   const float *scale; /* per output column/channel (GEMM: at column 0; N values) */
   const float *bias;  /* per column f32 bias, or NULL */
+  const int32_t *acc_bias; /* per column int32 added to acc first (also for I32), or NULL */
   float min, max;     /* clamp of f (F32, U8, S8) */
   float out_scale;    /* U8, S8 */
   int32_t out_zp;     /* U8, S8; within the output type's range */

@@ -1,0 +1,292 @@
+/* quantize_convs.c — QDQ recognition: DQ(x), DQ(w) -> conv (+ bias) -> Q becomes an
+ * integer conv with int32 accumulation and a requantizing epilogue.
+ *
+ * The pattern is ONNX's QDQ node unit as quantize_static and tf2onnx write it, with the
+ * DequantizeLinear / QuantizeLinear generics the importer makes (per-tensor parameters):
+ *
+ *   x8 -> DQ(sx, zx) --\
+ *   w8 (constant) -> DQ(sw, zw) -> conv / depthwise conv (bias: an f32 constant) -> Q(sy, zy)
+ *
+ * (the bias is the folded DQ of an int32 bias of scale sx*sw; the conv result's only user is
+ * the Q). It becomes
+ *
+ *   xi  = generic(x8) { i32(x) - zx }                    the zero point off the input
+ *   acc = conv(xi, w8 - zw as i32, bias as i32) : i32     exact (interp: int64 sums)
+ *   y8  = generic(acc) { q(f32(acc) * M) }, M = f32(f32(sx*sw) / sy),
+ *         q(v) = cast(clamp(roundeven(v) + zy, qmin, qmax))
+ *
+ * which is ONNX Runtime's QLinearConv (what its QDQ fusion runs these units as): the int32
+ * bias added to the exact accumulator, then MLAS's requantization — f32(acc) times the
+ * f32 scale computed as X_scale * W_scale / Y_scale, round half to even, plus the zero
+ * point, saturated (clamping before or after the rounding is the same: the bounds are
+ * integers). The float QDQ graph it replaces sums DQ(x)*DQ(w) in f32 (the interpreter: in
+ * double), so results move to ORT's bit for bit, a quantization step away from the float
+ * graph wherever a sum lies within its rounding error of a half step; --verify-each
+ * measures that against its tolerance (one step of a unit-scale output is 1/255 of the
+ * range, within it).
+ * The bias is recovered as integers b = roundeven(bias / f32(sx*sw)), and the rewrite is
+ * skipped unless every f32(b * f32(sx*sw)) gives the bias back (a bias that was never an
+ * int32 of that scale stays float, as does everything not matching: per-axis scales, a
+ * Relu or Clip between the conv and the Q, a weight that is not a constant). */
+#include <math.h>
+#include <string.h>
+
+#include "passes.h"
+
+typedef struct QParams {
+  double scale;
+  int64_t zp;
+  DType qt;       /* the 8-bit type */
+} QParams;
+
+/* Index of the value inst i stands for after f32 -> f32 casts (no-ops). */
+static int skip_f32_casts(const Body *b, int i) {
+  while (b->insts[i].kind == BODY_CAST && b->insts[i].dtype == KILN_F32 &&
+         b->insts[b->insts[i].args[0]].dtype == KILN_F32)
+    i = b->insts[i].args[0];
+  return i;
+}
+
+/* A constant, or a cast of one: its value. */
+static bool body_const(const Body *b, int i, double *v) {
+  const BodyInst *in = &b->insts[skip_f32_casts(b, i)];
+  if (in->kind == BODY_CAST) in = &b->insts[in->args[0]];
+  if (in->kind != BODY_CONST) return false;
+  *v = dtype_is_float(in->dtype) ? in->imm : (double)in->imm_i;
+  return true;
+}
+
+/* Of a two-operand inst: the operand that is not a constant (and the constant). */
+static int nonconst_operand(const Body *b, const BodyInst *in, double *c) {
+  if (body_const(b, in->args[1], c)) return in->args[0];
+  if (in->kind != BODY_SUB && in->kind != BODY_DIV && body_const(b, in->args[0], c))
+    return in->args[1];
+  return -1;
+}
+
+static bool is_8bit(DType t) { return t == KILN_U8 || t == KILN_I8; }
+
+/* A one-operand elementwise generic with identity maps from dtype `from` to `to`. */
+static bool unary_generic(const Op *op, bool (*from)(DType), bool (*to)(DType)) {
+  if (!op || op->kind != KILN_OP_GENERIC || op->n_in != 1 || op->n_out != 1) return false;
+  int rank = op->out[0]->type.rank;
+  if (op->attrs.n_loops != rank || op->in[0]->type.rank != rank ||
+      !affine_is_identity(&op->attrs.maps[0], rank) ||
+      !affine_is_identity(&op->attrs.maps[1], rank) || op->attrs.body.n_yield != 1)
+    return false;
+  for (int l = 0; l < rank; l++)
+    if (op->attrs.iterators[l] != ITER_PARALLEL) return false;
+  return from(op->in[0]->type.dtype) && to(op->out[0]->type.dtype);
+}
+
+static bool is_f32(DType t) { return t == KILN_F32; }
+
+/* Whether inst i is block argument 0 seen through one cast to f32. */
+static bool is_arg0_as_f32(const Body *b, int i) {
+  const BodyInst *in = &b->insts[skip_f32_casts(b, i)];
+  if (in->kind == BODY_CAST && in->dtype == KILN_F32) in = &b->insts[in->args[0]];
+  return in->kind == BODY_ARG && in->imm_i == 0;
+}
+
+/* DequantizeLinear: y = (f32(x) - zp) * scale. */
+static bool match_dequant(const Op *op, QParams *q) {
+  if (!unary_generic(op, is_8bit, is_f32)) return false;
+  const Body *b = &op->attrs.body;
+  const BodyInst *mul = &b->insts[skip_f32_casts(b, b->yields[0])];
+  double zp = 0;
+  if (mul->kind != BODY_MUL) return false;
+  int v = nonconst_operand(b, mul, &q->scale);
+  if (v < 0) return false;
+  const BodyInst *sub = &b->insts[skip_f32_casts(b, v)];
+  if (sub->kind == BODY_SUB) {
+    if (nonconst_operand(b, sub, &zp) < 0) return false;
+    v = sub->args[0];
+  }
+  q->zp = (int64_t)zp;
+  q->qt = op->in[0]->type.dtype;
+  return is_arg0_as_f32(b, v) && zp == q->zp && q->scale > 0 && isfinite(q->scale);
+}
+
+/* QuantizeLinear: y = cast(clamp(roundeven(x / scale) + zp, qmin, qmax)). */
+static bool match_quant(const Op *op, QParams *q) {
+  if (!unary_generic(op, is_f32, is_8bit)) return false;
+  const Body *b = &op->attrs.body;
+  const BodyInst *cast = &b->insts[b->yields[0]];
+  q->qt = op->out[0]->type.dtype;
+  double lo = q->qt == KILN_I8 ? -128 : 0, hi = q->qt == KILN_I8 ? 127 : 255, c, zp = 0;
+  if (cast->kind != BODY_CAST) return false;
+  int v = cast->args[0];
+  bool seen_lo = false, seen_hi = false;
+  for (int k = 0; k < 2; k++) { /* max(., lo) and min(., hi), either order */
+    const BodyInst *in = &b->insts[skip_f32_casts(b, v)];
+    if ((in->kind != BODY_MAX && in->kind != BODY_MIN) || (v = nonconst_operand(b, in, &c)) < 0)
+      return false;
+    if (in->kind == BODY_MAX) seen_lo = c == lo;
+    else seen_hi = c == hi;
+  }
+  if (!seen_lo || !seen_hi) return false;
+  const BodyInst *add = &b->insts[skip_f32_casts(b, v)];
+  if (add->kind == BODY_ADD) {
+    if ((v = nonconst_operand(b, add, &zp)) < 0) return false;
+    add = &b->insts[skip_f32_casts(b, v)];
+  }
+  if (add->kind != BODY_ROUND) return false;
+  const BodyInst *div = &b->insts[skip_f32_casts(b, add->args[0])];
+  if (div->kind != BODY_DIV || nonconst_operand(b, div, &q->scale) != div->args[0]) return false;
+  q->zp = (int64_t)zp;
+  return is_arg0_as_f32(b, div->args[0]) && zp == q->zp && zp >= lo && zp <= hi &&
+         q->scale > 0 && isfinite(q->scale);
+}
+
+static const void *const_data_of(const Value *v) {
+  if (!v->def || v->def->kind != KILN_OP_CONSTANT) return NULL;
+  const Module *m = v->def->parent->module;
+  int ci = v->def->attrs.const_index;
+  return ci >= 0 && ci < m->n_consts ? m->consts[ci].data : NULL;
+}
+
+/* A new constant of type t and data before op `before`. */
+static Value *new_const(Func *f, const char *name, TensorType t, const void *data, Op *before) {
+  int ci = module_add_const(f->module, name, t, data);
+  if (ci < 0) return NULL;
+  Op *c = op_new(f, KILN_OP_CONSTANT, name, 0, NULL, 1, &t, before);
+  c->attrs.const_index = ci;
+  return c->out[0];
+}
+
+/* A generic of one input with identity maps and the given body (insts copied). */
+static Value *unary_with_body(Func *f, Value *x, DType out, const BodyInst *insts, int n,
+                              const char *name, Op *before) {
+  TensorType t = x->type;
+  t.dtype = out;
+  Op *g = op_new(f, KILN_OP_GENERIC, name, 1, &x, 1, &t, before);
+  OpAttrs *a = &g->attrs;
+  a->n_loops = t.rank;
+  for (int l = 0; l < t.rank; l++) a->iterators[l] = ITER_PARALLEL;
+  a->n_maps = 2;
+  a->maps = arena_alloc(&f->module->arena, 2 * sizeof(AffineMap));
+  if (!a->maps) return NULL;
+  a->maps[0] = a->maps[1] = affine_identity(t.rank);
+  a->body = body_new(f->module, n, 1);
+  memcpy(a->body.insts, insts, sizeof *insts * (size_t)n);
+  a->body.yields[0] = n - 1;
+  return g->out[0];
+}
+
+#define ARG(t) {.kind = BODY_ARG, .dtype = (t), .imm_i = 0}
+#define CST_I(t, v) {.kind = BODY_CONST, .dtype = (t), .imm_i = (v)}
+#define CST_F(v) {.kind = BODY_CONST, .dtype = KILN_F32, .imm = (v)}
+#define OP1(k, t, a) {.kind = (k), .dtype = (t), .n_args = 1, .args = {(a)}}
+#define OP2(k, t, a, b) {.kind = (k), .dtype = (t), .n_args = 2, .args = {(a), (b)}}
+
+/* i32(x8) - zx */
+static Value *input_minus_zp(Func *f, Value *x8, int64_t zx, const char *name, Op *before) {
+  BodyInst b[] = {ARG(x8->type.dtype), OP1(BODY_CAST, KILN_I32, 0), CST_I(KILN_I32, zx),
+                  OP2(BODY_SUB, KILN_I32, 1, 2)};
+  return unary_with_body(f, x8, KILN_I32, b, zx ? 4 : 2, name, before);
+}
+
+/* cast<qt>(clamp(roundeven(f32(acc) * M) + zy, qmin, qmax)) */
+static Value *requantize(Func *f, Value *acc, double M, const QParams *y, const char *name,
+                         Op *before) {
+  double lo = y->qt == KILN_I8 ? -128 : 0, hi = y->qt == KILN_I8 ? 127 : 255;
+  BodyInst b[] = {ARG(KILN_I32), OP1(BODY_CAST, KILN_F32, 0), CST_F(M),
+                  OP2(BODY_MUL, KILN_F32, 1, 2), OP1(BODY_ROUND, KILN_F32, 3),
+                  CST_F((double)y->zp), OP2(BODY_ADD, KILN_F32, 4, 5), CST_F(lo),
+                  OP2(BODY_MAX, KILN_F32, 6, 7), CST_F(hi), OP2(BODY_MIN, KILN_F32, 8, 9),
+                  OP1(BODY_CAST, y->qt, 10)};
+  return unary_with_body(f, acc, y->qt, b, (int)ARRAY_LEN(b), name, before);
+}
+
+/* The weights minus their zero point as int32 (NULL if w is not constant data). */
+static int32_t *weights_i32(const Value *w, int64_t zw, int64_t n) {
+  const void *data = const_data_of(w);
+  int32_t *out = data ? malloc(sizeof *out * (size_t)(n ? n : 1)) : NULL;
+  for (int64_t i = 0; out && i < n; i++)
+    out[i] = (int32_t)(w->type.dtype == KILN_I8 ? ((const int8_t *)data)[i]
+                                                : ((const uint8_t *)data)[i]) - (int32_t)zw;
+  return out;
+}
+
+/* The f32 bias as int32 of scale sb, or false if it is not exactly that. */
+static bool bias_i32(const Value *b, float sb, int32_t *out) {
+  const float *data = const_data_of(b);
+  if (!data || b->type.dtype != KILN_F32 || b->type.rank != 1) return false;
+  for (int64_t i = 0; i < b->type.dims[0]; i++) {
+    double q = nearbyint((double)data[i] / sb);
+    if (!(fabs(q) < 2147483647.0) || (float)((float)q * sb) != data[i]) return false;
+    out[i] = (int32_t)q;
+  }
+  return true;
+}
+
+typedef struct Unit {
+  Op *conv, *quant;
+  Op *w_dq;       /* the weights' DQ, maybe behind reshapes (a depthwise conv's [C,1,KH,KW]) */
+  QParams x, w, y;
+} Unit;
+
+/* The op defining v, seen through reshapes (which keep the data order). */
+static Op *through_reshapes(const Value *v) {
+  Op *d = v->def;
+  while (d && (d->kind == KILN_OP_RESHAPE || d->kind == KILN_OP_COLLAPSE_SHAPE ||
+               d->kind == KILN_OP_EXPAND_SHAPE))
+    d = d->in[0]->def;
+  return d;
+}
+
+static bool match_unit(Op *op, Unit *u) {
+  if ((op->kind != KILN_OP_CONV2D && op->kind != KILN_OP_DEPTHWISE_CONV2D) ||
+      op->out[0]->type.dtype != KILN_F32 || !value_has_one_use(op->out[0]))
+    return false;
+  u->conv = op;
+  u->quant = op->out[0]->uses->user;
+  u->w_dq = through_reshapes(op->in[1]);
+  return match_dequant(op->in[0]->def, &u->x) && match_dequant(u->w_dq, &u->w) &&
+         const_data_of(u->w_dq->in[0]) && match_quant(u->quant, &u->y) &&
+         (op->n_in == 2 || const_data_of(op->in[2]));
+}
+
+/* Rewrites the unit when its bias is an int32 of scale sx*sw (else leaves it in float). */
+static void rewrite_unit(Func *f, const Unit *u) {
+  Op *conv = u->conv;
+  float sb = (float)u->x.scale * (float)u->w.scale;
+  double M = (float)((double)sb / (float)u->y.scale);
+  Value *w8 = u->w_dq->in[0];
+  int64_t n_w = type_numel(&w8->type), n_b = conv->n_in == 3 ? conv->in[2]->type.dims[0] : 0;
+  int32_t *w = weights_i32(w8, u->w.zp, n_w), *b = malloc(sizeof *b * (size_t)(n_b + 1));
+  bool ok = w && b && (conv->n_in == 2 || bias_i32(conv->in[2], sb, b));
+  if (ok) {
+    Value *ins[3];
+    TensorType wt = conv->in[1]->type, bt = {KILN_I32, 1, {n_b}}, at = conv->out[0]->type;
+    wt.dtype = KILN_I32, at.dtype = KILN_I32;
+    ins[0] = input_minus_zp(f, conv->in[0]->def->in[0], u->x.zp, conv->name, conv);
+    ins[1] = new_const(f, u->w_dq->name, wt, w, conv);
+    ins[2] = conv->n_in == 3 ? new_const(f, conv->in[2]->name, bt, b, conv) : NULL;
+    Op *acc = ins[0] && ins[1] && (ins[2] || conv->n_in == 2)
+                  ? op_new(f, conv->kind, conv->name, conv->n_in, ins, 1, &at, conv) : NULL;
+    Value *y = acc ? (acc->attrs = conv->attrs, requantize(f, acc->out[0], M, &u->y, u->quant->name, conv))
+                   : NULL;
+    ok = y != NULL;
+    if (ok) {
+      value_replace_uses(u->quant->out[0], y);
+      op_erase(u->quant);
+      op_erase(conv);
+    }
+  }
+  free(w);
+  free(b);
+}
+
+KilnStatus pass_quantize_convs(Func *f, PassContext *ctx) {
+  (void)ctx;
+  for (Op *op = f->first, *next; op; op = next) {
+    next = op->next;
+    Unit u;
+    if (match_unit(op, &u)) {
+      if (next == u.quant) next = u.quant->next;
+      rewrite_unit(f, &u);
+    }
+  }
+  return KILN_OK;
+}
