@@ -15,7 +15,10 @@
  *   y8  = generic(acc) { q(f32(acc) * M) }, M = f32(f32(sx*sw) / sy),
  *         q(v) = cast(clamp(roundeven(v) + zy, qmin, qmax))
  *
- * which is ONNX Runtime's QLinearConv (what its QDQ fusion runs these units as): the int32
+ * Before matching, a Q of a DQ with the same parameters (possibly with a constant pad
+ * between, as tf2onnx writes explicit pads) is dropped: the 8-bit tensor (padded with the
+ * quantized pad value) is used directly, so the conv after it matches too.
+ * The rewrite is ONNX Runtime's QLinearConv (what its QDQ fusion runs these units as): the int32
  * bias added to the exact accumulator, then MLAS's requantization — f32(acc) times the
  * f32 scale computed as X_scale * W_scale / Y_scale, round half to even, plus the zero
  * point, saturated (clamping before or after the rounding is the same: the bounds are
@@ -278,8 +281,43 @@ static void rewrite_unit(Func *f, const Unit *u) {
   free(b);
 }
 
+static bool same_qparams(const QParams *a, const QParams *b) {
+  return (float)a->scale == (float)b->scale && a->zp == b->zp && a->qt == b->qt;
+}
+
+/* Q(DQ(x)) with the same parameters is x (|x - zp| <= 255: the f32 round trip
+ * (x - zp) * s / s is within far less than half a step of x - zp), and Q(pad(DQ(x), v))
+ * is pad(x, Q(v)) — tf2onnx's explicit pads between two quantize steps. Returns true
+ * when it rewrote q (erased). */
+static bool drop_requantize(Func *f, Op *q) {
+  QParams qq, dq;
+  if (!match_quant(q, &qq)) return false;
+  Value *v = q->in[0];
+  Op *pad = v->def && v->def->kind == KILN_OP_PAD && v->def->attrs.pad_mode == PAD_CONSTANT
+                ? v->def : NULL;
+  Op *d = pad ? pad->in[0]->def : v->def;
+  if (!match_dequant(d, &dq) || !same_qparams(&qq, &dq)) return false;
+  Value *x = d->in[0], *y = x;
+  if (pad) {
+    double lo = qq.qt == KILN_I8 ? -128 : 0, hi = qq.qt == KILN_I8 ? 127 : 255;
+    double pv = nearbyint((double)(float)(pad->attrs.pad_value / (float)qq.scale)) + (double)qq.zp;
+    if (!isfinite(pad->attrs.pad_value)) return false;
+    Op *p8 = op_new(f, KILN_OP_PAD, pad->name, 1, &x, 1, &q->out[0]->type, q);
+    p8->attrs = pad->attrs;
+    p8->attrs.pad_value = pv < lo ? lo : pv > hi ? hi : pv;
+    y = p8->out[0];
+  }
+  value_replace_uses(q->out[0], y);
+  op_erase(q);
+  return true;
+}
+
 KilnStatus pass_quantize_convs(Func *f, PassContext *ctx) {
   (void)ctx;
+  for (Op *op = f->first, *next; op; op = next) {
+    next = op->next;
+    drop_requantize(f, op);
+  }
   for (Op *op = f->first, *next; op; op = next) {
     next = op->next;
     Unit u;

@@ -146,8 +146,12 @@ static void gemm_case(const struct kiln_ukernel *k, size_t M, size_t N, size_t K
     }
 
   void *packed = aligned_alloc(64, (kiln_q8_gemm_packed_b_size(K, N, k) + 63) / 64 * 64);
+  /* The int32 bias either folded into the packed column terms or added by the epilogue
+   * (rq.acc_bias, offset per column panel by the driver): the same result. */
+  const int bias_in_rq = c->has_bias_i32 && c->a_signed;
+  rq.acc_bias = bias_in_rq ? bias_i32 : NULL;
   kiln_q8_gemm_pack_b(K, N, B, N, c->has_w_zp ? w_zp : NULL,
-                      c->has_bias_i32 ? bias_i32 : NULL, &act, k, packed);
+                      c->has_bias_i32 && !bias_in_rq ? bias_i32 : NULL, &act, k, packed);
   const size_t tiles = kiln_q8_gemm_tile_count(M, N, k);
   memset(got, SENTINEL, cbytes);
   kiln_q8_gemm(M, N, K, A, lda, packed, got, ldc, &rq, k, 0, tiles);

@@ -58,7 +58,7 @@ typedef enum {
 
 typedef enum {
   ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3, ROOT_DWCONV, ROOT_CONV, ROOT_POOL,
-  ROOT_RESIZE
+  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3
 } RootKind;
 
 /* One operand of an epilogue stage: an earlier epilogue value (same linear index) or a
@@ -118,6 +118,12 @@ typedef struct Kernel {
   struct kiln_resize_axis_table rs_h, rs_w;
   int bilinear;
   int64_t in_image, out_image;   /* elements per image of operand 0 / the result */
+  /* ROOT_Q8GEMM (M, N, K, rows_per_chunk above), ROOT_Q8DWCONV3X3 (dw above): the integer
+   * convs of quantize_convs.c on the int8 microkernels. in_buf[0] is the 8-bit tensor the
+   * root's i32 input widened; the requantize stage is peeled into rq when it matches. */
+  struct kiln_q8_requant rq;
+  struct kiln_q8_act act;
+  const void *q8_weights;     /* GEMM: kiln_q8_gemm_pack_b; depthwise: int32 [9][C] */
   int64_t chunks_per_image, units_per_chunk, units; /* rows, or conv pixel tiles */
 } Kernel;
 

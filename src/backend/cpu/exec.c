@@ -141,6 +141,38 @@ static void dwconv_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
+/* Rows of an int8 GEMM (quantize_convs.c's integer 1x1 convs) + epilogue. */
+static void q8_gemm_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
+  int64_t r0 = (int64_t)c * k->rows_per_chunk;
+  int64_t r1 = r0 + k->rows_per_chunk < k->M ? r0 + k->rows_per_chunk : k->M;
+  size_t osize = kiln_q8_out_size(k->rq.out_type), rows = (size_t)(r1 - r0);
+  const uint8_t *a = x->bufs[k->in_buf[0]] + r0 * k->K;
+  uint8_t *out = x->bufs[k->root_buf] + (size_t)(r0 * k->N) * osize;
+  kiln_q8_gemm(rows, (size_t)k->N, (size_t)k->K, a, (size_t)k->K, k->q8_weights, out,
+               (size_t)k->N, &k->rq, k->uk, 0, kiln_q8_gemm_tile_count(rows, (size_t)k->N, k->uk));
+  if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
+  if (t0) trace_chunk(x, t0);
+}
+
+/* One output row of an int8 depthwise 3x3 + epilogue. */
+static void q8_dwconv_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
+  const struct kiln_f32_dwconv_shape *s = &k->dw;
+  size_t image = c / s->out_h, row = c % s->out_h, osize = kiln_q8_out_size(k->rq.out_type);
+  size_t in_img = s->in_h * s->in_w * s->channels, out_img = s->out_h * s->out_w * s->channels;
+  kiln_q8_dwconv3x3(s, x->bufs[k->in_buf[0]] + image * in_img, k->q8_weights,
+                    x->bufs[k->root_buf] + image * out_img * osize, &k->act, &k->rq, k->uk,
+                    row, row + 1);
+  int64_t e = (int64_t)c * k->chunk_elems;
+  if (k->n_stages) epilogue_run(k, x->bufs, e, e + k->chunk_elems);
+  if (t0) trace_chunk(x, t0);
+}
+
 /* The microkernel epilogue of a conv-like root: its own bias operand (if any) or the
  * bias peeled from the first stage, and the clamp. */
 static struct kiln_f32_epilogue root_epilogue(const ChunkCtx *x, bool own_bias) {
@@ -237,6 +269,8 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
   switch (k->root) {
   case ROOT_GEMM: parallel(p, gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_DWCONV3X3: parallel(p, dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
+  case ROOT_Q8GEMM: parallel(p, q8_gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
+  case ROOT_Q8DWCONV3X3: parallel(p, q8_dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_CONV: case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE:
     parallel(p, image_chunk, &ctx, k->n_chunks);
     return KILN_OK;

@@ -183,6 +183,12 @@ typedef struct Fusion {
   int *stage_of;      /* by Value.id: stage index, or -1 */
   bool *is_root_val;  /* by Value.id: the root's result or a view of it */
   bool *is_post;      /* by Value.id: computed by a post op (below) */
+  /* An integer root on the int8 kernels (lower_q8 below): the 8-bit tensor its input
+   * widens, and the widening generic and views between, which are not lowered. */
+  const Value *q8_src;
+  int32_t q8_zp;
+  const Op *q8_skip[KILN_MAX_RANK];
+  int n_q8_skip;
 } Fusion;
 
 enum { MAX_STAGES = 64 };
@@ -407,12 +413,12 @@ static bool try_gemm(Lower *L, Kernel *k, const Op *op) {
   return true;
 }
 
-static bool try_dwconv(Lower *L, Kernel *k, const Op *op) {
+/* The shape and row chunks of an NHWC depthwise 3x3 (f32 or int8 kernels). */
+static bool dwconv3x3_shape(Kernel *k, const Op *op) {
   const OpAttrs *a = &op->attrs;
   const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
   if (op->kind != KILN_OP_DEPTHWISE_CONV2D || a->layout != LAYOUT_NHWC || a->kernel[0] != 3 ||
-      a->kernel[1] != 3 || x->dtype != KILN_F32 || op->in[1]->type.dtype != KILN_F32 ||
-      (op->n_in > 2 && op->in[2]->type.dtype != KILN_F32) || x->rank != 4)
+      a->kernel[1] != 3 || x->rank != 4)
     return false;
   struct kiln_f32_dwconv_shape *s = &k->dw;
   s->in_h = (size_t)x->dims[1], s->in_w = (size_t)x->dims[2], s->channels = (size_t)x->dims[3];
@@ -425,12 +431,19 @@ static bool try_dwconv(Lower *L, Kernel *k, const Op *op) {
       kiln_dwconv3x3_out_size(s->in_w, s->pad_left, (size_t)a->pads[3], s->stride_w,
                               s->dilation_w) != s->out_w)
     return false;
-  k->root = ROOT_DWCONV3X3;
-  k->uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_dwconv3x3);
   k->images = x->dims[0];
   k->chunk_elems = y->dims[2] * y->dims[3];
   k->n_chunks = x->dims[0] * y->dims[1];
+  return true;
+}
+
+static bool try_dwconv(Lower *L, Kernel *k, const Op *op) {
   (void)L;
+  if (op->kind != KILN_OP_DEPTHWISE_CONV2D || op->n_in < 2 || op->in[0]->type.dtype != KILN_F32 || op->in[1]->type.dtype != KILN_F32 ||
+      (op->n_in > 2 && op->in[2]->type.dtype != KILN_F32) || !dwconv3x3_shape(k, op))
+    return false;
+  k->root = ROOT_DWCONV3X3;
+  k->uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_dwconv3x3);
   return true;
 }
 
@@ -639,9 +652,9 @@ static bool match_bias_clamp(const Body *b, int root_arg, int n_in, int *bias_ar
   return *bias_arg >= 0 && *bias_arg < n_in;
 }
 
-/* A per-channel f32 vector read along the last loop only, of `channels` elements. */
-static bool is_channel_vector(const Stage *s, const StageOperand *so, int64_t channels) {
-  if (so->value >= 0 || so->dtype != KILN_F32 || so->base != 0 || s->rank < 1 ||
+/* A per-channel vector of dtype t read along the last loop only, of `channels` elements. */
+static bool is_channel_vector(const Stage *s, const StageOperand *so, int64_t channels, DType t) {
+  if (so->value >= 0 || so->dtype != t || so->base != 0 || s->rank < 1 ||
       s->dims[s->rank - 1] != channels || so->stride[s->rank - 1] != 1)
     return false;
   for (int l = 0; l < s->rank - 1; l++)
@@ -671,7 +684,7 @@ static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
     if (root_operand(F, &k->stages[s]) != -1) return;
   if (!match_bias_clamp(&s0->op->attrs.body, root_arg, s0->n_in, &bias_arg, &lo, &hi)) return;
   int64_t channels = k->root == ROOT_GEMM ? k->N : k->op->out[0]->type.dims[3];
-  if (bias_arg >= 0 && (!is_channel_vector(s0, &s0->in[bias_arg], channels) ||
+  if (bias_arg >= 0 && (!is_channel_vector(s0, &s0->in[bias_arg], channels, KILN_F32) ||
                         (conv_like && k->n_in > 2)))
     return;
   if (s0->out_buf >= 0 && s0->out_buf != k->root_buf) {
@@ -727,11 +740,196 @@ static KilnStatus publish_results(Lower *L, const Fusion *F, Kernel *k) {
 
 static bool root_needed_after(const Fusion *F, bool with_stage0);
 
-static KilnStatus lower_fused(Lower *L, const Fusion *F) {
+/* ---- int8 roots: the integer convs of quantize_convs.c --------------------- */
+
+static bool q8_skipped(const Fusion *F, const Op *op) {
+  for (int i = 0; i < F->n_q8_skip; i++)
+    if (F->q8_skip[i] == op) return true;
+  return false;
+}
+
+/* Whether generic g is i32(x) [- zp] of an 8-bit x (identity maps); sets the zero point. */
+static bool is_widen_8bit(const Op *g, int32_t *zp) {
+  if (g->kind != KILN_OP_GENERIC || g->n_in != 1 || g->n_out != 1 || !all_parallel(g) ||
+      !affine_is_identity(&g->attrs.maps[0], g->attrs.n_loops) ||
+      !affine_is_identity(&g->attrs.maps[1], g->attrs.n_loops))
+    return false;
+  const Body *b = &g->attrs.body;
+  DType t = g->in[0]->type.dtype;
+  int y = b->yields[0];
+  int64_t z = 0;
+  if (b->insts[y].kind == BODY_SUB) {
+    const BodyInst *c = &b->insts[b->insts[y].args[1]];
+    if (c->kind != BODY_CONST || c->dtype != KILN_I32) return false;
+    z = c->imm_i, y = b->insts[y].args[0];
+  }
+  const BodyInst *cast = &b->insts[y];
+  *zp = (int32_t)z;
+  return (t == KILN_U8 || t == KILN_I8) && cast->kind == BODY_CAST && cast->dtype == KILN_I32 &&
+         b->insts[cast->args[0]].kind == BODY_ARG && z >= (t == KILN_U8 ? 0 : -128) &&
+         z <= (t == KILN_U8 ? 255 : 127);
+}
+
+/* Constant i32 data of v with every value in [lo, hi], or NULL. */
+static const int32_t *const_i32_in(const Lower *L, const Value *v, int32_t lo, int32_t hi) {
+  const int32_t *w = v->type.dtype == KILN_I32 ? const_data(L, v) : NULL;
+  for (int64_t i = 0, n = type_numel(&v->type); w && i < n; i++)
+    if (w[i] < lo || w[i] > hi) return NULL;
+  return w;
+}
+
+/* An integer 2-D matmul with constant int8-range weights, or an NHWC depthwise 3x3 whose
+ * input is an 8-bit tensor widened in this piece (through single-use views). */
+static bool q8_match(const Lower *L, Fusion *F) {
+  const Op *r = F->root;
+  const OpAttrs *a = &r->attrs;
+  bool gemm = r->kind == KILN_OP_MATMUL && r->in[0]->type.rank == 2 && r->in[1]->type.rank == 2 &&
+              const_i32_in(L, r->in[1], -128, 127);
+  bool dw = r->kind == KILN_OP_DEPTHWISE_CONV2D && a->layout == LAYOUT_NHWC &&
+            a->kernel[0] == 3 && a->kernel[1] == 3 && const_i32_in(L, r->in[1], -255, 255) &&
+            (r->n_in == 2 || const_i32_in(L, r->in[2], INT32_MIN, INT32_MAX));
+  Kernel scratch;
+  if (dw && !dwconv3x3_shape(&scratch, r)) return false;
+  if (r->out[0]->type.dtype != KILN_I32 || (!gemm && !dw)) return false;
+  const Value *v = r->in[0];
+  F->n_q8_skip = 0;
+  while (v->def && F->in_piece[v->id] && is_view(v->def) && value_has_one_use(v) &&
+         F->n_q8_skip < KILN_MAX_RANK - 1) {
+    F->q8_skip[F->n_q8_skip++] = v->def;
+    v = v->def->in[0];
+  }
+  if (!v->def || !F->in_piece[v->id] || !value_has_one_use(v) || !is_widen_8bit(v->def, &F->q8_zp)) {
+    F->n_q8_skip = 0;
+    return false;
+  }
+  F->q8_skip[F->n_q8_skip++] = v->def;
+  F->q8_src = v->def->in[0];
+  return true;
+}
+
+static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
+  const Op *r = F->root;
+  k->act = (struct kiln_q8_act){F->q8_zp, F->q8_src->type.dtype == KILN_I8};
+  k->rq = (struct kiln_q8_requant){.min = -INFINITY, .max = INFINITY, .out_scale = 1.0f,
+                                   .out_type = KILN_Q8_OUT_I32};
+  if (r->kind == KILN_OP_DEPTHWISE_CONV2D) {
+    if (!dwconv3x3_shape(k, r))
+      return diag_error(L->d, KILN_ERR_INVALID, "depthwise conv '%s': bad shape", r->name);
+    k->root = ROOT_Q8DWCONV3X3;
+    k->uk = kiln_ukernel_select(KILN_UKERNEL_OP_q8_dwconv3x3);
+    k->q8_weights = const_data(L, r->in[1]); /* [3][3][C] = [9][C], zero point already off */
+    k->rq.acc_bias = r->n_in > 2 ? const_data(L, r->in[2]) : NULL;
+    return KILN_OK;
+  }
+  const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_q8_gemm);
+  int64_t M = r->in[0]->type.dims[0], K = r->in[0]->type.dims[1], N = r->in[1]->type.dims[1];
+  const int32_t *w = const_data(L, r->in[1]);
+  int8_t *w8 = malloc((size_t)(K * N));
+  size_t n = kiln_q8_gemm_packed_b_size((size_t)K, (size_t)N, uk);
+  void *packed = arena_alloc(&L->p->mem, n);
+  if (!w8 || !packed || K > KILN_Q8_GEMM_K_MAX) {
+    free(w8);
+    return !w8 || !packed ? nomem(L) : diag_error(L->d, KILN_ERR_LIMIT, "matmul '%s': K too large", r->name);
+  }
+  for (int64_t i = 0; i < K * N; i++) w8[i] = (int8_t)w[i];
+  kiln_q8_gemm_pack_b((size_t)K, (size_t)N, w8, (size_t)N, NULL, NULL, &k->act, uk, packed);
+  free(w8);
+  k->root = ROOT_Q8GEMM, k->uk = uk, k->q8_weights = packed;
+  k->M = M, k->N = N, k->K = K;
+  int64_t mr = (int64_t)uk->mr, tiles = (M + mr - 1) / mr;
+  int64_t want = max_i64(1, tiles / (int64_t)(8 * L->p->threads));
+  int64_t l2_rows = max_i64(1, (256 * 1024) / max_i64(1, 4 * N + K) / mr);
+  k->rows_per_chunk = mr * min_i64(want, l2_rows);
+  k->chunk_elems = k->rows_per_chunk * N;
+  k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;
+  return KILN_OK;
+}
+
+/* Stage 0 = requantize(root [+ channel bias]) as quantize_convs.c writes it (after
+ * fuse-elementwise put a matmul's bias add in front): cast<qt>(clamp(roundeven(f32(acc) *
+ * M) + zp, qmin, qmax)). Returns the bias operand (-1: none), or -2 when it does not match. */
+static int match_requant(const Body *b, int root_arg, float *M, int32_t *zp, DType qt) {
+  const BodyInst *in = &b->insts[b->yields[0]];
+  float c, lo, hi, z;
+  if (in->kind != BODY_CAST || in->dtype != qt) return -2;
+  in = &b->insts[in->args[0]];
+  if (in->kind != BODY_MIN || !f32_const_inst(b, in->args[1], &hi)) return -2;
+  in = &b->insts[in->args[0]];
+  if (in->kind != BODY_MAX || !f32_const_inst(b, in->args[1], &lo)) return -2;
+  in = &b->insts[in->args[0]];
+  if (in->kind != BODY_ADD || !f32_const_inst(b, in->args[1], &z)) return -2;
+  in = &b->insts[in->args[0]];
+  if (in->kind != BODY_ROUND) return -2;
+  in = &b->insts[in->args[0]];
+  if (in->kind != BODY_MUL || !f32_const_inst(b, in->args[1], &c)) return -2;
+  in = &b->insts[in->args[0]];
+  if (in->kind != BODY_CAST || in->dtype != KILN_F32) return -2;
+  in = &b->insts[in->args[0]];
+  int bias = -1;
+  if (in->kind == BODY_ADD && in->dtype == KILN_I32) {
+    const BodyInst *x = &b->insts[in->args[0]], *y = &b->insts[in->args[1]];
+    if (x->kind != BODY_ARG || y->kind != BODY_ARG || x->imm_i != root_arg) return -2;
+    bias = (int)y->imm_i, in = x;
+  }
+  double qlo = qt == KILN_I8 ? -128 : 0, qhi = qt == KILN_I8 ? 127 : 255;
+  *M = c, *zp = (int32_t)z;
+  bool ok = in->kind == BODY_ARG && in->imm_i == root_arg && lo == qlo && hi == qhi &&
+            z == *zp && z >= qlo && z <= qhi;
+  return ok ? bias : -2;
+}
+
+/* The requantize stage moves into the int8 microkernel's epilogue (like peel_bias_clamp):
+ * the kernel stores 8-bit values into the root buffer, later stages read them there. */
+static void peel_requant(Lower *L, Kernel *k, const Fusion *F) {
+  if (!k->n_stages) return;
+  Stage *s0 = &k->stages[0];
+  int root_arg = root_operand(F, s0);
+  float M;
+  int32_t zp;
+  if (root_arg < 0 || (s0->dtype != KILN_U8 && s0->dtype != KILN_I8)) return;
+  for (int s = 1; s < k->n_stages; s++)
+    if (root_operand(F, &k->stages[s]) != -1) return;
+  int bias = match_requant(&s0->op->attrs.body, root_arg, &M, &zp, s0->dtype);
+  int64_t channels = k->root == ROOT_Q8GEMM ? k->N : k->op->out[0]->type.dims[3];
+  if (bias == -2) return;
+  const int32_t *bias_data = bias >= 0 ? const_data(L, s0->op->in[bias]) : NULL;
+  if (bias >= 0 && (!bias_data || !is_channel_vector(s0, &s0->in[bias], channels, KILN_I32) ||
+                    k->rq.acc_bias))
+    return;
+  float *scale = arena_alloc(&L->p->mem, sizeof *scale * (size_t)channels);
+  if (!scale) return;
+  for (int64_t c = 0; c < channels; c++) scale[c] = M;
+  if (s0->out_buf >= 0 && s0->out_buf != k->root_buf) k->root_buf = s0->out_buf;
+  k->rq.scale = scale;
+  k->rq.out_zp = zp;
+  k->rq.out_type = s0->dtype == KILN_U8 ? KILN_Q8_OUT_U8 : KILN_Q8_OUT_S8;
+  if (bias_data) k->rq.acc_bias = bias_data;
+  for (int s = 1; s < k->n_stages; s++) {
+    Stage *st = &k->stages[s];
+    for (int i = 0; i < st->n_in; i++) {
+      StageOperand *so = &st->in[i];
+      if (so->value > 0) {
+        so->value--;
+      } else if (so->value == 0) { /* identity read of the root buffer */
+        int64_t stride = 1;
+        so->value = -1, so->buf = k->root_buf, so->dtype = s0->dtype, so->base = 0;
+        memset(so->stride, 0, sizeof so->stride);
+        for (int l = st->rank - 1; l >= 0; l--) so->stride[l] = stride, stride *= st->dims[l];
+      }
+    }
+  }
+  memmove(k->stages, k->stages + 1, sizeof *k->stages * (size_t)(k->n_stages - 1));
+  k->n_stages--;
+  k->peeled = 1;
+}
+
+static KilnStatus lower_fused(Lower *L, Fusion *F) {
   KilnStatus st = KILN_OK;
+  bool q8 = F->root && q8_match(L, F);
   /* Ops that feed the root or the stages from outside the chain run first. */
   for (const Op *op = F->first; op != F->end && !st; op = op->next)
-    if (op != F->root && !derived(F, op->out[0]) && !F->is_post[op->out[0]->id])
+    if (op != F->root && !derived(F, op->out[0]) && !F->is_post[op->out[0]->id] &&
+        !q8_skipped(F, op))
       st = lower_op(L, op);
   if (st) return st;
   Kernel *k = add_kernel(L, KERNEL_FUSED, F->root);
@@ -746,17 +944,21 @@ static KilnStatus lower_fused(Lower *L, const Fusion *F) {
   }
   if (st) return st;
   k->numel = type_numel(F->root ? &F->root->out[0]->type : &F->stage_op[0]->out[0]->type);
-  choose_root(L, k);
+  if (q8) st = lower_q8(L, k, F);
+  else choose_root(L, k);
+  if (st) return st;
   if (F->root) {
     k->root_buf = choose_root_buf(L, k, !root_needed_after(F, true));
     k->n_in = F->root->n_in;
     k->in_buf = arena_alloc(&L->p->mem, sizeof(int) * (size_t)(k->n_in + 1));
     if (k->root_buf < 0 || !k->in_buf) return nomem(L);
-    for (int i = 0; i < k->n_in; i++) k->in_buf[i] = value_buf(L, F->root->in[i]);
+    for (int i = 0; i < k->n_in; i++)
+      k->in_buf[i] = value_buf(L, q8 && i == 0 ? F->q8_src : F->root->in[i]);
     for (int s = 0; s < k->n_stages; s++) /* stages read the root as a plain buffer */
       for (int i = 0; i < k->stages[s].n_in; i++)
         if (F->is_root_val[k->stages[s].op->in[i]->id]) k->stages[s].in[i].buf = k->root_buf;
-    if (!root_needed_after(F, false)) peel_bias_clamp(L, k, F); /* else the raw root is read */
+    if (!root_needed_after(F, false)) /* else the raw root is read */
+      q8 ? peel_requant(L, k, F) : peel_bias_clamp(L, k, F);
   }
   st = publish_results(L, F, k);
   for (const Op *op = F->first; op != F->end && !st; op = op->next)
@@ -806,7 +1008,7 @@ static KilnStatus lower_piece(Lower *L, Fusion *F, bool *in_piece, int n_vals) {
   for (const Op *op = F->first; op != F->end; op = op->next)
     for (int i = 0; i < op->n_out; i++) in_piece[op->out[i]->id] = true;
   for (int i = 0; i < n_vals; i++) F->stage_of[i] = -1, F->is_root_val[i] = F->is_post[i] = false;
-  F->root = NULL, F->n_stages = 0;
+  F->root = NULL, F->n_stages = 0, F->q8_src = NULL, F->n_q8_skip = 0;
   KilnStatus st = KILN_OK;
   if (plan_fusion(F)) {
     st = lower_fused(L, F);

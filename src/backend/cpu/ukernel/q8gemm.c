@@ -155,6 +155,7 @@ void kiln_q8_gemm(size_t M, size_t N, size_t K, const void *A, size_t lda,
         const struct kiln_q8_requant tile_rq = {
             .scale = rq->scale ? rq->scale + n0 : NULL,
             .bias = rq->bias ? rq->bias + n0 : NULL,
+            .acc_bias = rq->acc_bias ? rq->acc_bias + n0 : NULL,
             .min = rq->min, .max = rq->max, .out_scale = rq->out_scale,
             .out_zp = rq->out_zp, .out_type = rq->out_type};
         if (lo < hi && h.has_w_zp && !sums_done) { /* sum_k A_u[m][k], the block's rows */
