@@ -238,13 +238,28 @@ static int max_operand_pos(const Former *F, const Op *op) {
 /* A generic widening an 8-bit integer tensor to i32 for a root (through views): the zero
  * point subtraction of an integer conv (quantize_convs.c). It is that root's read, so the
  * 8-bit tensor is what crosses memory and the int8 kernels read it directly. */
-static bool widens_8bit_for_root(const Op *U) {
-  if (U->n_out != 1 || U->n_in < 1 || U->out[0]->type.dtype != KILN_I32) return false;
-  DType t = U->in[0]->type.dtype;
-  const Op *next = only_user(U->out[0]);
+static bool feeds_root(const Value *v) {
+  const Op *next = only_user(v);
   while (next && is_reshape_like(next->kind) && next->kind != KILN_OP_TRANSPOSE)
     next = only_user(next->out[0]);
-  return (t == KILN_U8 || t == KILN_I8) && next && dispatch_is_root(next);
+  return next && dispatch_is_root(next);
+}
+
+static bool widens_8bit(const Op *U) {
+  DType t = U->n_in == 1 ? U->in[0]->type.dtype : KILN_F32;
+  return U->n_out == 1 && U->out[0]->type.dtype == KILN_I32 && (t == KILN_U8 || t == KILN_I8);
+}
+
+static bool widens_8bit_for_root(const Op *U) { return widens_8bit(U) && feeds_root(U->out[0]); }
+
+/* Every user of U's result reads it for a root (directly or through one view). */
+static bool widens_8bit_for_roots(const Op *U) {
+  if (!widens_8bit(U) || value_is_result(U->out[0])) return false;
+  for (const Use *u = U->out[0]->uses; u; u = u->next)
+    if (!dispatch_is_root(u->user) &&
+        !(is_reshape_like(u->user->kind) && u->user->kind != KILN_OP_TRANSPOSE && feeds_root(u->user->out[0])))
+      return false;
+  return true;
 }
 
 /* Kind-level rule for a consumer U of v; NULL when U may join. */
@@ -389,11 +404,14 @@ static int clone_into(Former *F, int pi, Op *C, int g) {
  * slices (the consumer reads the source with shifted bounds; a pad's lanes outside it are
  * constants): always cloned into every region that reads them — e.g. the zero pad that
  * pad-to-intrinsic puts before several convs reading one tensor (CSE merged the copies).
+ * So is the widening of an 8-bit tensor for integer roots (the zero point off, which the
+ * int8 kernels do as they read; CSE merges the copies of the convs reading one tensor).
  * Other fusable producers with several uses only with --fuse-multi-use (recomputation). */
 static bool clonable(const Former *F, const Op *P, int pi) {
   bool view = P->kind == KILN_OP_RESHAPE || P->kind == KILN_OP_COLLAPSE_SHAPE ||
               P->kind == KILN_OP_EXPAND_SHAPE || P->kind == KILN_OP_EXTRACT_SLICE ||
-              (P->kind == KILN_OP_PAD && P->attrs.pad_mode == PAD_CONSTANT);
+              (P->kind == KILN_OP_PAD && P->attrs.pad_mode == PAD_CONSTANT) ||
+              (is_parallel_generic(P) && widens_8bit_for_roots(P));
   return F->grp[pi] == NO_GROUP && (view || (F->opt->fuse_multi_use && producer_kind_ok(P)));
 }
 

@@ -58,7 +58,7 @@ typedef enum {
 
 typedef enum {
   ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3, ROOT_DWCONV, ROOT_CONV, ROOT_POOL,
-  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3
+  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3, ROOT_Q8CONV
 } RootKind;
 
 /* One operand of an epilogue stage: an earlier epilogue value (same linear index) or a
@@ -123,7 +123,8 @@ typedef struct Kernel {
    * root's i32 input widened; the requantize stage is peeled into rq when it matches. */
   struct kiln_q8_requant rq;
   struct kiln_q8_act act;
-  const void *q8_weights;     /* GEMM: kiln_q8_gemm_pack_b; depthwise: int32 [9][C] */
+  const void *q8_weights;     /* GEMM, conv: kiln_q8_gemm_pack_b; depthwise: int32 [9][C] */
+  int im2col_buf;             /* ROOT_Q8CONV: M x K bytes, rows gathered per chunk (conv) */
   int64_t chunks_per_image, units_per_chunk, units; /* rows, or conv pixel tiles */
 } Kernel;
 

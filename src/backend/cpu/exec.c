@@ -157,6 +157,45 @@ static void q8_gemm_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
+/* Gathers the rows (output pixels) [r0, r1) of an int8 KxK conv's im2col matrix: per
+ * pixel the KH x KW x C input taps, a tap in the padding as the input zero point (so that
+ * x - zp = 0, the padding of the dequantized conv). */
+static void q8_im2col(const Kernel *k, const uint8_t *in, uint8_t *col, int64_t r0, int64_t r1) {
+  const struct kiln_f32_conv_shape *s = &k->conv;
+  size_t C = s->in_c, pixels = s->out_h * s->out_w;
+  for (int64_t r = r0; r < r1; r++) {
+    size_t img = (size_t)r / pixels, p = (size_t)r % pixels, oh = p / s->out_w, ow = p % s->out_w;
+    const uint8_t *x = in + img * s->in_h * s->in_w * C;
+    uint8_t *dst = col + (size_t)r * (size_t)k->K;
+    for (size_t i = 0; i < s->kh; i++)
+      for (size_t j = 0; j < s->kw; j++, dst += C) {
+        ptrdiff_t ih = (ptrdiff_t)(oh * s->stride_h + i * s->dilation_h) - (ptrdiff_t)s->pad_top;
+        ptrdiff_t iw = (ptrdiff_t)(ow * s->stride_w + j * s->dilation_w) - (ptrdiff_t)s->pad_left;
+        if (ih < 0 || iw < 0 || ih >= (ptrdiff_t)s->in_h || iw >= (ptrdiff_t)s->in_w)
+          memset(dst, (int)(uint8_t)k->act.zp, C);
+        else
+          memcpy(dst, x + ((size_t)ih * s->in_w + (size_t)iw) * C, C);
+      }
+  }
+}
+
+/* Rows of an int8 KxK conv: im2col of the chunk's pixels, then the int8 GEMM on them. */
+static void q8_conv_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
+  int64_t r0 = (int64_t)c * k->rows_per_chunk;
+  int64_t r1 = r0 + k->rows_per_chunk < k->M ? r0 + k->rows_per_chunk : k->M;
+  size_t osize = kiln_q8_out_size(k->rq.out_type), rows = (size_t)(r1 - r0);
+  uint8_t *col = x->bufs[k->im2col_buf];
+  q8_im2col(k, x->bufs[k->in_buf[0]], col, r0, r1);
+  kiln_q8_gemm(rows, (size_t)k->N, (size_t)k->K, col + r0 * k->K, (size_t)k->K, k->q8_weights,
+               x->bufs[k->root_buf] + (size_t)(r0 * k->N) * osize, (size_t)k->N, &k->rq, k->uk,
+               0, kiln_q8_gemm_tile_count(rows, (size_t)k->N, k->uk));
+  if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
+  if (t0) trace_chunk(x, t0);
+}
+
 /* One output row of an int8 depthwise 3x3 + epilogue. */
 static void q8_dwconv_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
@@ -270,6 +309,7 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
   case ROOT_GEMM: parallel(p, gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_DWCONV3X3: parallel(p, dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_Q8GEMM: parallel(p, q8_gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
+  case ROOT_Q8CONV: parallel(p, q8_conv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_Q8DWCONV3X3: parallel(p, q8_dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_CONV: case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE:
     parallel(p, image_chunk, &ctx, k->n_chunks);

@@ -68,6 +68,7 @@ static Kernel *add_kernel(Lower *L, KernelKind kind, const Op *op) {
   k->root_buf = -1;
   k->ep_bias_buf = -1;
   k->ep_lo = -INFINITY, k->ep_hi = INFINITY;
+  k->im2col_buf = -1;
   return k;
 }
 
@@ -790,7 +791,10 @@ static bool q8_match(const Lower *L, Fusion *F) {
             (r->n_in == 2 || const_i32_in(L, r->in[2], INT32_MIN, INT32_MAX));
   Kernel scratch;
   if (dw && !dwconv3x3_shape(&scratch, r)) return false;
-  if (r->out[0]->type.dtype != KILN_I32 || (!gemm && !dw)) return false;
+  bool conv = r->kind == KILN_OP_CONV2D && a->layout == LAYOUT_NHWC && a->groups == 1 &&
+              const_i32_in(L, r->in[1], -128, 127) &&
+              (r->n_in == 2 || const_i32_in(L, r->in[2], INT32_MIN, INT32_MAX));
+  if (r->out[0]->type.dtype != KILN_I32 || (!gemm && !dw && !conv)) return false;
   const Value *v = r->in[0];
   F->n_q8_skip = 0;
   while (v->def && F->in_piece[v->id] && is_view(v->def) && value_has_one_use(v) &&
@@ -823,6 +827,20 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   }
   const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_q8_gemm);
   int64_t M = r->in[0]->type.dims[0], K = r->in[0]->type.dims[1], N = r->in[1]->type.dims[1];
+  if (r->kind == KILN_OP_CONV2D) { /* im2col rows (pixels) x hwcf weights as [KH*KW*C, F] */
+    const TensorType *x = &r->in[0]->type, *y = &r->out[0]->type;
+    k->conv = (struct kiln_f32_conv_shape){
+        (size_t)x->dims[1], (size_t)x->dims[2], (size_t)x->dims[3], (size_t)y->dims[1],
+        (size_t)y->dims[2], (size_t)y->dims[3], (size_t)r->attrs.kernel[0],
+        (size_t)r->attrs.kernel[1], (size_t)r->attrs.strides[0], (size_t)r->attrs.strides[1],
+        (size_t)r->attrs.dilations[0], (size_t)r->attrs.dilations[1], (size_t)r->attrs.pads[0],
+        (size_t)r->attrs.pads[1]};
+    M = x->dims[0] * y->dims[1] * y->dims[2], N = y->dims[3];
+    K = r->attrs.kernel[0] * r->attrs.kernel[1] * x->dims[3];
+    k->im2col_buf = add_buf(L, BUF_ARENA, -1, M * K);
+    if (k->im2col_buf < 0) return nomem(L);
+    k->rq.acc_bias = r->n_in > 2 ? const_data(L, r->in[2]) : NULL;
+  }
   const int32_t *w = const_data(L, r->in[1]);
   int8_t *w8 = malloc((size_t)(K * N));
   size_t n = kiln_q8_gemm_packed_b_size((size_t)K, (size_t)N, uk);
@@ -834,7 +852,8 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   for (int64_t i = 0; i < K * N; i++) w8[i] = (int8_t)w[i];
   kiln_q8_gemm_pack_b((size_t)K, (size_t)N, w8, (size_t)N, NULL, NULL, &k->act, uk, packed);
   free(w8);
-  k->root = ROOT_Q8GEMM, k->uk = uk, k->q8_weights = packed;
+  k->root = r->kind == KILN_OP_CONV2D ? ROOT_Q8CONV : ROOT_Q8GEMM;
+  k->uk = uk, k->q8_weights = packed;
   k->M = M, k->N = N, k->K = K;
   int64_t mr = (int64_t)uk->mr, tiles = (M + mr - 1) / mr;
   int64_t want = max_i64(1, tiles / (int64_t)(8 * L->p->threads));
@@ -890,7 +909,7 @@ static void peel_requant(Lower *L, Kernel *k, const Fusion *F) {
   for (int s = 1; s < k->n_stages; s++)
     if (root_operand(F, &k->stages[s]) != -1) return;
   int bias = match_requant(&s0->op->attrs.body, root_arg, &M, &zp, s0->dtype);
-  int64_t channels = k->root == ROOT_Q8GEMM ? k->N : k->op->out[0]->type.dims[3];
+  int64_t channels = k->root != ROOT_Q8DWCONV3X3 ? k->N : k->op->out[0]->type.dims[3];
   if (bias == -2) return;
   const int32_t *bias_data = bias >= 0 ? const_data(L, s0->op->in[bias]) : NULL;
   if (bias >= 0 && (!bias_data || !is_channel_vector(s0, &s0->in[bias], channels, KILN_I32) ||
@@ -1136,6 +1155,7 @@ static void compute_liveness(CpuProgram *p) {
     for (int i = 0; kn->kind != KERNEL_FUSED && i < kn->n_out; i++) touch(p, kn->out_buf[i], k);
     if (kn->root_buf >= 0) touch(p, kn->root_buf, k);
     if (kn->ep_bias_buf >= 0) touch(p, kn->ep_bias_buf, k);
+    if (kn->root == ROOT_Q8CONV) touch(p, kn->im2col_buf, k);
     for (int s = 0; s < kn->n_stages; s++) {
       const Stage *st = &kn->stages[s];
       for (int i = 0; i < st->n_in; i++)
