@@ -73,7 +73,9 @@ static void free_tensors(Tensor **t, int n) {
 }
 
 /* Compares new outputs with the reference; fills row; fails if beyond tolerance. */
-static KilnStatus compare(Check *c, const Func *f, Tensor **got, PassCheck *row) {
+static KilnStatus compare(Check *c, const Pass *p, const Func *f, Tensor **got, PassCheck *row) {
+  double rel_limit = p->verify_rel_l2 > 0 ? p->verify_rel_l2 : VERIFY_REL_L2;
+  double abs_limit = p->verify_max_abs_of_range > 0 ? p->verify_max_abs_of_range : VERIFY_MAX_ABS_OF_RANGE;
   for (int k = 0; k < c->n_out; k++) {
     const Tensor *a = c->ref[k], *b = got[k];
     if (!type_equal(&a->type, &b->type))
@@ -94,12 +96,12 @@ static KilnStatus compare(Check *c, const Func *f, Tensor **got, PassCheck *row)
     row->max_abs = worst > row->max_abs || worst != worst ? worst : row->max_abs;
     row->rel_l2 = rel > row->rel_l2 ? rel : row->rel_l2;
     double range = hi - lo > 0 ? hi - lo : 1.0;
-    if (!(rel <= VERIFY_REL_L2) || !(worst <= VERIFY_MAX_ABS_OF_RANGE * range))
+    if (!(rel <= rel_limit) || !(worst <= abs_limit * range))
       return diag_error(c->d, KILN_ERR_INVALID,
                         "pass '%s' changed output '%s': max abs error %.3g at element %lld "
                         "(limit %.3g), relative L2 error %.3g (limit %g)",
                         row->pass, f->result_names[k], worst, (long long)at,
-                        VERIFY_MAX_ABS_OF_RANGE * range, rel, VERIFY_REL_L2);
+                        abs_limit * range, rel, rel_limit);
   }
   return KILN_OK;
 }
@@ -152,7 +154,7 @@ static KilnStatus after_pass(void *user, const Pass *p, Func *f) {
   Tensor **got = calloc((size_t)c->n_out + 1, sizeof *got);
   if (!got) return diag_error(c->d, KILN_ERR_NOMEM, "verify: out of memory");
   st = interp_run(f, c->inputs, got, c->d);
-  if (!st) st = compare(c, f, got, &row);
+  if (!st) st = compare(c, p, f, got, &row);
   if (c->n_rows < c->max_rows) c->rows[c->n_rows] = row;
   c->n_rows++;
   if (st) {
@@ -195,7 +197,7 @@ static KilnStatus check_pass_name(const char *name, Diag *d) {
 
 /* Dispatch formation as one more step, so --print-ir-after and --verify-each see it. */
 static KilnStatus form_dispatches(Func *f, const CompileOptions *opt, Check *c, Diag *d) {
-  static const Pass step = {DISPATCH_PASS_NAME, NULL, "group ops into kiln.dispatch regions"};
+  static const Pass step = {DISPATCH_PASS_NAME, NULL, "group ops into kiln.dispatch regions", 0, 0};
   KilnStatus st = before_pass(c, &step, f);
   if (!st) st = dispatch_form_regions(f, &opt->dispatch, d);
   if (!st) st = after_pass(c, &step, f);

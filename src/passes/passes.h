@@ -38,6 +38,9 @@ typedef struct Pass {
   const char *name;     /* as given to --print-ir-after=NAME */
   PassFn run;
   const char *summary;  /* one line, printed by --list-passes and the README */
+  /* --verify-each's tolerance when the pass changes rounding on purpose (0: the default,
+   * driver.h): quantize-convs moves int8 models from float QDQ sums to exact int32 ones. */
+  double verify_rel_l2, verify_max_abs_of_range;
 } Pass;
 
 /* ---- pipeline.c ---------------------------------------------------------- */
