@@ -36,6 +36,10 @@ KilnStatus interp_exec_op(const Op *op, Tensor *const *in, Tensor **out, Diag *d
  * nearest gives i0 = i1 and w = 0. */
 void interp_resize_axis(const OpAttrs *a, int dim, int64_t in, int64_t out, int64_t *i0,
                         int64_t *i1, double *w);
+/* Linear resize of 8-bit integers (interp_resize.c): per output index the source pair and
+ * the 10-bit weight of i1 (w0 = 1024 - w1), from coordinates computed in f32. */
+void interp_resize_axis_fixed10(const OpAttrs *a, int dim, int64_t in, int64_t out,
+                                int64_t *i0, int64_t *i1, int32_t *w1);
 
 /* interp_body.c: integer semantics of body instructions, shared with the CPU backend's
  * epilogue evaluator so both agree bit for bit. wrap: to t's width (two's complement, bool

@@ -13,7 +13,15 @@
  * reference's edge padding amounts to) and blends floor and floor+1 over every dim whose
  * coordinate is not integral, i.e. multi-linear over the dims with scale != 1.
  * Per-dim tables (source index pair and weight per output index) are built first; the
- * output is then walked in C order, blending up to 2^k corners in double. */
+ * output is then walked in C order, blending up to 2^k corners in double.
+ *
+ * Linear resize of 8-bit integers is fixed point, as ONNX Runtime runs Resize on uint8
+ * (what its QDQ models execute: DQ -> Resize -> Q with one scale becomes a uint8 Resize,
+ * and quantize_convs.c does the same): coordinates in f32, per dim the weight of the upper
+ * neighbour w1 = trunc(frac * 1024) and w0 = 1024 - w1 (0.5 each when both neighbours are
+ * the same pixel), y = sum over corners of x * prod(w) / 2^(10 k), truncated toward zero,
+ * over the k dims that interpolate (in != out or a nonzero fraction). Verified bit-exact
+ * against ONNX Runtime 1.19 on the DeepLabV3 int8 head (tests/models/oracle.py). */
 #include "interp_impl.h"
 
 typedef struct DimTab {
@@ -65,6 +73,77 @@ static void build_dim(const OpAttrs *a, int dim, int64_t in, int64_t out, int64_
     t->i1[o] = (f + 1 < in ? f + 1 : f) * stride;
     t->w[o] = x - (double)f;
   }
+}
+
+static float src_coord_f32(CoordMode m, float x, float scale, int64_t in, int64_t out) {
+  switch (m) {
+  case COORD_HALF_PIXEL: return (x + 0.5f) / scale - 0.5f;
+  case COORD_PYTORCH_HALF_PIXEL: return out > 1 ? (x + 0.5f) / scale - 0.5f : 0.0f;
+  case COORD_ALIGN_CORNERS: return out > 1 ? x * (float)(in - 1) / (float)(out - 1) : 0.0f;
+  case COORD_ASYMMETRIC: return x / scale;
+  }
+  kiln_unreachable();
+}
+
+void interp_resize_axis_fixed10(const OpAttrs *a, int dim, int64_t in, int64_t out,
+                                int64_t *i0, int64_t *i1, int32_t *w1) {
+  float scale = a->scales[dim] > 0 ? (float)a->scales[dim] : (float)out / (float)in;
+  for (int64_t o = 0; o < out; o++) {
+    float x = src_coord_f32(a->coord_mode, (float)o, scale, in, out);
+    x = x > 0.0f ? x : 0.0f; /* also a NaN from a degenerate scale */
+    x = x < (float)(in - 1) ? x : (float)(in - 1);
+    int64_t f = (int64_t)x < in - 1 ? (int64_t)x : in - 1;
+    i0[o] = f;
+    i1[o] = f + 1 < in ? f + 1 : f;
+    w1[o] = i0[o] == i1[o] ? 512 : (int32_t)((x - (float)f) * 1024.0f);
+  }
+}
+
+static bool is_8bit(DType t) { return t == KILN_U8 || t == KILN_I8; }
+
+/* The fixed-point linear resize of 8-bit x (the file comment). */
+static KilnStatus resize_fixed10(const Op *op, const Tensor *x, Tensor *y, Diag *d) {
+  const TensorType *xt = &x->type, *yt = &y->type;
+  int rank = xt->rank, lin[KILN_MAX_RANK], k = 0;
+  int64_t sum = 0, strides[KILN_MAX_RANK], idx[KILN_MAX_RANK] = {0};
+  for (int i = 0; i < rank; i++) sum += yt->dims[i];
+  int64_t *ibuf = malloc(sizeof(int64_t) * 2 * (size_t)(sum + 1));
+  int32_t *wbuf = malloc(sizeof(int32_t) * (size_t)(sum + 1));
+  if (!ibuf || !wbuf) {
+    free(ibuf), free(wbuf);
+    return diag_error(d, KILN_ERR_NOMEM, OPFMT ": out of memory", OPARG(op));
+  }
+  int64_t *i0[KILN_MAX_RANK], *i1[KILN_MAX_RANK], used = 0, stride = 1;
+  int32_t *w1[KILN_MAX_RANK];
+  for (int i = rank - 1; i >= 0; i--) {
+    i0[i] = ibuf + 2 * used, i1[i] = i0[i] + yt->dims[i], w1[i] = wbuf + used;
+    interp_resize_axis_fixed10(&op->attrs, i, xt->dims[i], yt->dims[i], i0[i], i1[i], w1[i]);
+    bool moves = xt->dims[i] != yt->dims[i];
+    for (int64_t o = 0; o < yt->dims[i]; o++) moves |= (w1[i][o] != 0 && i0[i][o] != i1[i][o]) || i0[i][o] != o;
+    if (moves) lin[k++] = i;
+    strides[i] = stride, stride *= xt->dims[i], used += yt->dims[i];
+  }
+  for (int64_t p = 0, total = type_numel(yt); p < total; p++) {
+    int64_t base = 0, acc = 0;
+    for (int i = 0; i < rank; i++) base += i0[i][idx[i]] * strides[i];
+    for (int corner = 0; corner < (1 << k); corner++) {
+      int64_t w = 1, off = base;
+      for (int j = 0; j < k; j++) {
+        int dd = lin[j];
+        int32_t wd = w1[dd][idx[dd]];
+        if (corner >> j & 1) w *= wd, off += (i1[dd][idx[dd]] - i0[dd][idx[dd]]) * strides[dd];
+        else w *= 1024 - wd;
+      }
+      acc += w * elem_get_i(x->data, xt->dtype, off);
+    }
+    scalar_store(y->data, yt->dtype, p, (Scalar){.i = acc / ((int64_t)1 << (10 * k))});
+    for (int dd = rank - 1; dd >= 0; dd--) {
+      if (++idx[dd] < yt->dims[dd]) break;
+      idx[dd] = 0;
+    }
+  }
+  free(ibuf), free(wbuf);
+  return KILN_OK;
 }
 
 void interp_resize_axis(const OpAttrs *a, int dim, int64_t in, int64_t out, int64_t *i0,
@@ -124,6 +203,9 @@ static KilnStatus check_resize(const Op *op, Diag *d) {
 KilnStatus exec_resize(const Op *op, Tensor *const *in, Tensor **out, Diag *d) {
   KilnStatus st = check_resize(op, d);
   if (st) return st;
+  if (op->attrs.resize_mode == RESIZE_LINEAR && is_8bit(in[0]->type.dtype) &&
+      in[0]->type.dtype == out[0]->type.dtype && in[0]->type.rank <= 4)
+    return resize_fixed10(op, in[0], out[0], d);
   const TensorType *xt = &op->in[0]->type, *yt = &op->out[0]->type;
   int rank = xt->rank;
   int64_t sum = 0, stride = 1, total = type_numel(yt);

@@ -15,9 +15,9 @@
  *   y8  = generic(acc) { q(f32(acc) * M) }, M = f32(f32(sx*sw) / sy),
  *         q(v) = cast(clamp(roundeven(v) + zy, qmin, qmax))
  *
- * Before matching, a Q of a DQ with the same parameters (possibly with a constant pad
- * between, as tf2onnx writes explicit pads) is dropped: the 8-bit tensor (padded with the
- * quantized pad value) is used directly, so the conv after it matches too.
+ * Before matching, a Q of a DQ with the same parameters, possibly with one data-movement
+ * op between (a constant pad as tf2onnx writes explicit pads, a transpose, a resize), is
+ * dropped: that op moves the 8-bit tensor itself, so the conv after it matches too.
  * The rewrite is ONNX Runtime's QLinearConv (what its QDQ fusion runs these units as): the int32
  * bias added to the exact accumulator, then MLAS's requantization — f32(acc) times the
  * f32 scale computed as X_scale * W_scale / Y_scale, round half to even, plus the zero
@@ -285,27 +285,43 @@ static bool same_qparams(const QParams *a, const QParams *b) {
   return (float)a->scale == (float)b->scale && a->zp == b->zp && a->qt == b->qt;
 }
 
+/* Ops that move 8-bit data as they move floats: Q(op(DQ(x))) = op(x) with one set of
+ * parameters. A linear resize is included as ONNX Runtime runs it in QDQ models (a uint8
+ * resize in fixed point: interp_resize.c), not as the float graph would round it. */
+static bool moves_data(const Op *op) {
+  switch (op->kind) {
+  case KILN_OP_TRANSPOSE: case KILN_OP_RESHAPE: case KILN_OP_COLLAPSE_SHAPE:
+  case KILN_OP_EXPAND_SHAPE: case KILN_OP_EXTRACT_SLICE: case KILN_OP_RESIZE:
+    return op->n_in == 1;
+  case KILN_OP_PAD:
+    return op->attrs.pad_mode == PAD_CONSTANT && isfinite(op->attrs.pad_value);
+  default:
+    return false;
+  }
+}
+
 /* Q(DQ(x)) with the same parameters is x (|x - zp| <= 255: the f32 round trip
- * (x - zp) * s / s is within far less than half a step of x - zp), and Q(pad(DQ(x), v))
- * is pad(x, Q(v)) — tf2onnx's explicit pads between two quantize steps. Returns true
- * when it rewrote q (erased). */
+ * (x - zp) * s / s is within far less than half a step of x - zp), and Q(op(DQ(x))) is
+ * op(x) for a data-movement op (a constant pad pads with Q(value)): tf2onnx's explicit
+ * pads, the resize and transpose before a model's output. Returns true when it rewrote q
+ * (erased). */
 static bool drop_requantize(Func *f, Op *q) {
   QParams qq, dq;
   if (!match_quant(q, &qq)) return false;
   Value *v = q->in[0];
-  Op *pad = v->def && v->def->kind == KILN_OP_PAD && v->def->attrs.pad_mode == PAD_CONSTANT
-                ? v->def : NULL;
-  Op *d = pad ? pad->in[0]->def : v->def;
+  Op *mv = v->def && moves_data(v->def) && value_has_one_use(v) ? v->def : NULL;
+  Op *d = mv ? mv->in[0]->def : v->def;
   if (!match_dequant(d, &dq) || !same_qparams(&qq, &dq)) return false;
   Value *x = d->in[0], *y = x;
-  if (pad) {
-    double lo = qq.qt == KILN_I8 ? -128 : 0, hi = qq.qt == KILN_I8 ? 127 : 255;
-    double pv = nearbyint((double)(float)(pad->attrs.pad_value / (float)qq.scale)) + (double)qq.zp;
-    if (!isfinite(pad->attrs.pad_value)) return false;
-    Op *p8 = op_new(f, KILN_OP_PAD, pad->name, 1, &x, 1, &q->out[0]->type, q);
-    p8->attrs = pad->attrs;
-    p8->attrs.pad_value = pv < lo ? lo : pv > hi ? hi : pv;
-    y = p8->out[0];
+  if (mv) {
+    Op *m8 = op_new(f, mv->kind, mv->name, 1, &x, 1, &q->out[0]->type, q);
+    m8->attrs = mv->attrs;
+    if (mv->kind == KILN_OP_PAD) {
+      double lo = qq.qt == KILN_I8 ? -128 : 0, hi = qq.qt == KILN_I8 ? 127 : 255;
+      double pv = nearbyint((double)(float)(mv->attrs.pad_value / (float)qq.scale)) + (double)qq.zp;
+      m8->attrs.pad_value = pv < lo ? lo : pv > hi ? hi : pv;
+    }
+    y = m8->out[0];
   }
   value_replace_uses(q->out[0], y);
   op_erase(q);

@@ -58,7 +58,7 @@ typedef enum {
 
 typedef enum {
   ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3, ROOT_DWCONV, ROOT_CONV, ROOT_POOL,
-  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3, ROOT_Q8CONV
+  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3, ROOT_Q8CONV, ROOT_RESIZE8
 } RootKind;
 
 /* One operand of an epilogue stage: an earlier epilogue value (same linear index) or a
@@ -125,6 +125,10 @@ typedef struct Kernel {
   struct kiln_q8_act act;
   const void *q8_weights;     /* GEMM, conv: kiln_q8_gemm_pack_b; depthwise: int32 [9][C] */
   int im2col_buf;             /* ROOT_Q8CONV: M x K bytes, rows gathered per chunk (conv) */
+  /* ROOT_RESIZE8: 8-bit linear resize in 10-bit fixed point (interp_resize.c), indices in
+   * rs_h/rs_w (i0, i1), the weights of i1 here; rs = the shape. */
+  const int32_t *rs8_wh, *rs8_ww;
+  int rs8_signed;
   int64_t chunks_per_image, units_per_chunk, units; /* rows, or conv pixel tiles */
 } Kernel;
 

@@ -222,6 +222,33 @@ static struct kiln_f32_epilogue root_epilogue(const ChunkCtx *x, bool own_bias) 
   return ep;
 }
 
+/* Output rows [r0, r1) of an 8-bit linear resize (interp_resize.c's fixed point: 10-bit
+ * weights per axis, the 2^20-scaled sum truncated toward zero). */
+static void resize8_rows(const Kernel *k, const void *in, void *out, size_t r0, size_t r1) {
+  const struct kiln_f32_resize_shape *s = &k->rs;
+  size_t C = s->channels;
+  for (size_t oh = r0; oh < r1; oh++) {
+    int32_t wy1 = k->rs8_wh[oh], wy0 = 1024 - wy1;
+    size_t top = (size_t)k->rs_h.i0[oh] * s->in_w, bot = (size_t)k->rs_h.i1[oh] * s->in_w;
+    for (size_t ow = 0; ow < s->out_w; ow++) {
+      int32_t wx1 = k->rs8_ww[ow], wx0 = 1024 - wx1;
+      int32_t w00 = wy0 * wx0, w01 = wy0 * wx1, w10 = wy1 * wx0, w11 = wy1 * wx1;
+      size_t x0 = (size_t)k->rs_w.i0[ow], x1 = (size_t)k->rs_w.i1[ow], o = (oh * s->out_w + ow) * C;
+      if (k->rs8_signed) {
+        const int8_t *a = (const int8_t *)in + (top + x0) * C, *b = (const int8_t *)in + (top + x1) * C;
+        const int8_t *c = (const int8_t *)in + (bot + x0) * C, *d = (const int8_t *)in + (bot + x1) * C;
+        for (size_t ch = 0; ch < C; ch++)
+          ((int8_t *)out)[o + ch] = (int8_t)((w00 * a[ch] + w01 * b[ch] + w10 * c[ch] + w11 * d[ch]) / (1 << 20));
+      } else {
+        const uint8_t *a = (const uint8_t *)in + (top + x0) * C, *b = (const uint8_t *)in + (top + x1) * C;
+        const uint8_t *c = (const uint8_t *)in + (bot + x0) * C, *d = (const uint8_t *)in + (bot + x1) * C;
+        for (size_t ch = 0; ch < C; ch++)
+          ((uint8_t *)out)[o + ch] = (uint8_t)((w00 * a[ch] + w01 * b[ch] + w10 * c[ch] + w11 * d[ch]) >> 20);
+      }
+    }
+  }
+}
+
 /* One chunk of an image-wise root (conv: pixel tiles; others: output rows) + epilogue. */
 static void image_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
@@ -255,6 +282,12 @@ static void image_chunk(void *ctx, size_t c) {
     kiln_f32_pool(&k->pool, k->pool_kind, k->count_include_pad, in, out, k->uk, u0, u1);
     e0 = (int64_t)(u0 * k->pool.out_w * k->pool.channels), e1 = (int64_t)(u1 * k->pool.out_w * k->pool.channels);
     break;
+  case ROOT_RESIZE8: {
+    resize8_rows(k, x->bufs[k->in_buf[0]] + (size_t)(image * k->in_image), /* 1-byte elements */
+                 x->bufs[k->root_buf] + (size_t)(image * k->out_image), u0, u1);
+    e0 = (int64_t)(u0 * k->rs.out_w * k->rs.channels), e1 = (int64_t)(u1 * k->rs.out_w * k->rs.channels);
+    break;
+  }
   default: /* ROOT_RESIZE */
     kiln_f32_resize(&k->rs, k->bilinear, &k->rs_h, &k->rs_w, in, out, k->uk, u0, u1);
     e0 = (int64_t)(u0 * k->rs.out_w * k->rs.channels), e1 = (int64_t)(u1 * k->rs.out_w * k->rs.channels);
@@ -311,7 +344,7 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
   case ROOT_Q8GEMM: parallel(p, q8_gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_Q8CONV: parallel(p, q8_conv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_Q8DWCONV3X3: parallel(p, q8_dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
-  case ROOT_CONV: case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE:
+  case ROOT_CONV: case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE: case ROOT_RESIZE8:
     parallel(p, image_chunk, &ctx, k->n_chunks);
     return KILN_OK;
   case ROOT_REF: {

@@ -571,11 +571,54 @@ static bool try_resize(Lower *L, Kernel *k, const Op *op) {
   return true;
 }
 
+/* One axis of an 8-bit linear resize; identity (the interpreter does not interpolate the
+ * dim) when `identity` is set, which it must be for the batch and channel dims. */
+static bool resize8_table(Lower *L, const Op *op, int dim, struct kiln_resize_axis_table *t,
+                          const int32_t **w, bool identity) {
+  int64_t in = op->in[0]->type.dims[dim], out = op->out[0]->type.dims[dim];
+  int64_t *i0 = malloc(sizeof *i0 * (size_t)out), *i1 = malloc(sizeof *i1 * (size_t)out);
+  int32_t *j0 = arena_alloc(&L->p->mem, sizeof *j0 * (size_t)out);
+  int32_t *j1 = arena_alloc(&L->p->mem, sizeof *j1 * (size_t)out);
+  int32_t *w1 = arena_alloc(&L->p->mem, sizeof *w1 * (size_t)out);
+  bool ok = i0 && i1 && j0 && j1 && w1 && in <= INT32_MAX && (!identity || in == out);
+  if (ok) interp_resize_axis_fixed10(&op->attrs, dim, in, out, i0, i1, w1);
+  for (int64_t o = 0; ok && o < out; o++) {
+    j0[o] = (int32_t)i0[o], j1[o] = (int32_t)i1[o];
+    ok = !identity || (i0[o] == o && (w1[o] == 0 || i0[o] == i1[o]));
+  }
+  free(i0), free(i1);
+  *t = (struct kiln_resize_axis_table){j0, j1, NULL};
+  *w = w1;
+  return ok;
+}
+
+/* A linear NHWC resize of 8-bit integers over H and W (what QDQ models run in uint8). */
+static bool try_resize8(Lower *L, Kernel *k, const Op *op) {
+  const TensorType *x = &op->in[0]->type, *y = &op->out[0]->type;
+  struct kiln_resize_axis_table n_t, c_t;
+  const int32_t *unused;
+  if (op->kind != KILN_OP_RESIZE || op->attrs.resize_mode != RESIZE_LINEAR ||
+      (x->dtype != KILN_U8 && x->dtype != KILN_I8) || y->dtype != x->dtype || x->rank != 4 ||
+      y->dims[1] < 1 || y->dims[2] < 1 || !resize8_table(L, op, 0, &n_t, &unused, true) ||
+      !resize8_table(L, op, 3, &c_t, &unused, true) ||
+      !resize8_table(L, op, 1, &k->rs_h, &k->rs8_wh, false) ||
+      !resize8_table(L, op, 2, &k->rs_w, &k->rs8_ww, false))
+    return false;
+  k->rs = (struct kiln_f32_resize_shape){(size_t)x->dims[1], (size_t)x->dims[2],
+                                          (size_t)x->dims[3], (size_t)y->dims[1],
+                                          (size_t)y->dims[2]};
+  k->rs8_signed = x->dtype == KILN_I8;
+  k->root = ROOT_RESIZE8;
+  image_sizes(k, op);
+  chunk_images(L, k, x->dims[0], y->dims[1], 1);
+  return true;
+}
+
 /* Root kernel choice; the epilogue's chunking when the root has none of its own. */
 static void choose_root(Lower *L, Kernel *k) {
   if (k->op && (try_gemm(L, k, k->op) || try_dwconv(L, k, k->op) ||
                 try_dwconv_general(L, k, k->op) || try_conv(L, k, k->op) ||
-                try_pool(L, k, k->op) || try_resize(L, k, k->op)))
+                try_pool(L, k, k->op) || try_resize(L, k, k->op) || try_resize8(L, k, k->op)))
     return;
   k->root = k->op ? ROOT_REF : ROOT_NONE;
   chunk_elements(L, k);
