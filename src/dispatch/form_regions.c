@@ -238,34 +238,32 @@ static int max_operand_pos(const Former *F, const Op *op) {
 /* A generic widening an 8-bit integer tensor to i32 for a root (through views): the zero
  * point subtraction of an integer conv (quantize_convs.c). It is that root's read, so the
  * 8-bit tensor is what crosses memory and the int8 kernels read it directly. */
-static bool feeds_root(const Value *v) {
-  const Op *next = only_user(v);
-  while (next && is_reshape_like(next->kind) && next->kind != KILN_OP_TRANSPOSE)
-    next = only_user(next->out[0]);
-  return next && dispatch_is_root(next);
+/* A view, slice or constant pad: how a root reads its operand (pad-to-intrinsic's pads). */
+static bool is_read_op(const Op *op) {
+  return (is_reshape_like(op->kind) && op->kind != KILN_OP_TRANSPOSE) ||
+         (op->kind == KILN_OP_PAD && op->attrs.pad_mode == PAD_CONSTANT);
 }
 
-static bool widens_8bit(const Op *U) {
-  DType t = U->n_in == 1 ? U->in[0]->type.dtype : KILN_F32;
-  return U->n_out == 1 && U->out[0]->type.dtype == KILN_I32 && (t == KILN_U8 || t == KILN_I8);
-}
-
-static bool widens_8bit_for_root(const Op *U) { return widens_8bit(U) && feeds_root(U->out[0]); }
-
-/* Every user of U's result reads it for a root (directly or through one view). */
-static bool widens_8bit_for_roots(const Op *U) {
-  if (!widens_8bit(U) || value_is_result(U->out[0])) return false;
-  for (const Use *u = U->out[0]->uses; u; u = u->next)
-    if (!dispatch_is_root(u->user) &&
-        !(is_reshape_like(u->user->kind) && u->user->kind != KILN_OP_TRANSPOSE && feeds_root(u->user->out[0])))
+/* Every use of v is a root, or a read op whose result is read that way (depth-bounded). */
+static bool read_by_roots(const Value *v, int depth) {
+  if (!v->uses || value_is_result(v) || depth > 8) return false;
+  for (const Use *u = v->uses; u; u = u->next)
+    if (!dispatch_is_root(u->user) && !(is_read_op(u->user) && read_by_roots(u->user->out[0], depth + 1)))
       return false;
   return true;
+}
+
+/* U widens an 8-bit tensor to i32 for integer roots only. */
+static bool widens_8bit_for_roots(const Op *U) {
+  DType t = U->n_in == 1 ? U->in[0]->type.dtype : KILN_F32;
+  return U->n_out == 1 && U->out[0]->type.dtype == KILN_I32 && (t == KILN_U8 || t == KILN_I8) &&
+         read_by_roots(U->out[0], 0);
 }
 
 /* Kind-level rule for a consumer U of v; NULL when U may join. */
 static const char *consumer_kind_rule(const Former *F, const Value *v, const Op *U, char *buf,
                                       size_t n) {
-  if (is_parallel_generic(U) && widens_8bit_for_root(U))
+  if (is_parallel_generic(U) && widens_8bit_for_roots(U))
     return "consumer widens an 8-bit tensor for a root and fuses into it as its read";
   if (is_parallel_generic(U)) return NULL;
   if (is_reshape_like(U->kind)) {

@@ -174,6 +174,7 @@ DERIVED = {  # name -> (source model, rewrite)
     "deeplabv3_mobilenet_v2_tf_int8": ("deeplabv3_mobilenet_v2_tf", to_qdq),
     "deeplabv3_mobilenet_v2_small_tf": ("deeplabv3_mobilenet_v2_small", to_tf2onnx_style),
     "deeplabv3_mobilenet_v2_small_tf_int8": ("deeplabv3_mobilenet_v2_small_tf", to_qdq),
+    "mobilenet_v2_int8": ("mobilenet_v2", to_qdq),
 }
 
 

@@ -15,17 +15,18 @@ Tolerances (the one place they are stated):
         uses FMA and Winograd-like conv algorithms), so results differ by rounding: about
         sqrt(K) * 2^-24 relative per dot product of length K, i.e. ~1e-6 for the K ~ 1e3
         reductions of these models; 1e-5 leaves room for error growth over ~60 layers.
-  int8 (outputs produced by a DequantizeLinear, as in QDQ models): compare the quantized
-        values q = round(y / scale): none may differ by more than one quantization step,
-        and at most 25% may differ by one. Why so many: Kiln's interpreter and ONNX Runtime
-        run the same float math between Q/DQ pairs but sum convs in a different order, so
-        now and then a value lands on the other side of a rounding boundary (one step),
-        and each such flip feeds every later layer. Measured on the tf-style int8
-        DeepLabV3-MobileNetV2 (seed 7): 5e-7 of the values differ after the first conv,
-        2e-5 after block 3, 6e-4 after block 5, 3% after block 10, 17% at the output, all
-        by exactly one step. A real bug (wrong rounding, zero point, scale, layout) shows
-        as multi-step errors, which the one-step bound catches. The int8 backend issue
-        sets an exact-match target for the integer path, where sums are exact.
+  int8 (outputs produced by a DequantizeLinear, as in QDQ models): the reference is ONNX
+        Runtime's int8 execution (default graph optimizations: its QDQ fusion runs conv
+        units as QLinearConv, resizes on uint8), which Kiln's quantize-convs pass
+        reproduces (exact int32 sums, the same requantization, the same fixed-point
+        resize). Compare the quantized values q = round(y / scale): at least 99.9% must be
+        equal and none may differ by more than one step. Measured: 100% equal on both
+        int8 DeepLabV3s (all 5.5M output values at 513x513), every ISA. The 99.9% bound
+        applies where ONNX Runtime's own int8 GEMM is exact, i.e. on CPUs with AVX-512
+        VNNI; without VNNI its AVX2 u8 x s8 kernel sums byte pairs with vpmaddubsw, which
+        saturates at int16 (ORT's documentation says so), so there the bound is the
+        float-QDQ one: at most 25% differ by one step, none by more (Kiln is exact, ORT
+        is not; the figure is printed).
 The measured errors are printed whether or not the test passes.
 """
 import os
@@ -39,7 +40,8 @@ import onnxruntime as ort
 
 REL_L2_F32 = 1e-5
 MAX_ABS_OF_RANGE_F32 = 1e-3
-INT8_MAX_MISMATCH_FRACTION = 0.25
+INT8_MAX_MISMATCH_FRACTION = 0.25   # without VNNI (see above)
+INT8_MIN_EXACT_VNNI = 0.999
 INT8_MAX_STEPS = 1
 
 NP_DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 6: np.int32, 7: np.int64, 9: np.bool_,
@@ -73,14 +75,23 @@ def dequant_scale(model, output_name):
     return None
 
 
+def cpu_has_vnni():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "avx512_vnni" in f.read()
+    except OSError:
+        return False
+
+
 def compare_quantized(name, got, want, scale):
     qg, qw = np.round(got / scale), np.round(want / scale)
     diff = np.abs(qg - qw)
     frac = float(np.count_nonzero(diff)) / max(diff.size, 1)
     steps = int(diff.max()) if diff.size else 0
-    ok = frac <= INT8_MAX_MISMATCH_FRACTION and steps <= INT8_MAX_STEPS
+    limit = 1 - INT8_MIN_EXACT_VNNI if cpu_has_vnni() else INT8_MAX_MISMATCH_FRACTION
+    ok = frac <= limit and steps <= INT8_MAX_STEPS
     print(f"  {name}: quantized (scale {scale:.4g}): {100 * (1 - frac):.3f}% equal, "
-          f"{100 * frac:.3f}% differ (limit {100 * INT8_MAX_MISMATCH_FRACTION:g}%), "
+          f"{100 * frac:.3f}% differ (limit {100 * limit:g}%), "
           f"max {steps} step(s) (limit {INT8_MAX_STEPS}) {'ok' if ok else 'FAIL'}")
     return ok
 
@@ -111,8 +122,10 @@ def main():
     kiln, path = sys.argv[1], sys.argv[2]
     model = onnx.load(path, load_external_data=False)
     feeds = make_inputs(model)
+    quantized = any(dequant_scale(model, o.name) is not None for o in model.graph.output)
     opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if not quantized:  # float models: no fusion, ORT's plain kernels
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     opts.log_severity_level = 3  # no warnings about unused initializers
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
