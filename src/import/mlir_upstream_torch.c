@@ -275,7 +275,7 @@ static bool parse_op(Torch *T) {
   int64_t n_res = 0;
   if (lex_peek(ps, "%")) {
     ps->p++;
-    if (!lex_ident(ps, res, sizeof res) && !(lex_skip_ws(ps), isdigit((unsigned char)*ps->p))) return perr(ps, "expected SSA name");
+    if (!lex_ident(ps, res, sizeof res) && !(lex_skip_ws(ps), ps->p < ps->end && isdigit((unsigned char)*ps->p))) return perr(ps, "expected SSA name");
     if (!res[0]) {
       size_t k = 0;
       while (ps->p < ps->end && isdigit((unsigned char)*ps->p) && k + 1 < sizeof res) res[k++] = *ps->p++;
