@@ -139,7 +139,7 @@ def bench_iree(path, threads, runs, flags, work):
 def bench_iree_once(path, threads, runs, flags, work):
     compile_, imp, bench = tool("iree-compile"), tool("iree-import-onnx"), tool("iree-benchmark-module")
     if not (compile_ and imp and bench):
-        return {"error": "IREE tools not installed (pip install -r scripts/requirements-bench.txt)"}
+        return {"error": "IREE tools not installed (pip install -r scripts/requirements.txt)"}
     mlir = os.path.join(work, "model.mlir")
     if not os.path.exists(mlir):
         subprocess.run([imp, path, "-o", mlir], check=True, capture_output=True)
