@@ -19,37 +19,7 @@ static double round_to(double x, DType t) {
   }
 }
 
-int64_t scalar_wrap_int(int64_t v, DType t) {
-  uint64_t u = (uint64_t)v;
-  switch (t) {
-  case KILN_I8: u &= 0xff; return u >= 0x80 ? (int64_t)u - 0x100 : (int64_t)u;
-  case KILN_U8: return (int64_t)(u & 0xff);
-  case KILN_I32:
-    u &= 0xffffffffu;
-    return u >= 0x80000000u ? (int64_t)u - (int64_t)0x100000000 : (int64_t)u;
-  case KILN_BOOL: return (int64_t)(u & 1);
-  default: return v;
-  }
-}
 
-/* float -> int: truncate toward zero, saturate to t's range, NaN -> 0. */
-int64_t scalar_sat_int(double x, DType t) {
-  double lo, hi;
-  switch (t) {
-  case KILN_I8: lo = -128, hi = 127; break;
-  case KILN_U8: lo = 0, hi = 255; break;
-  case KILN_I32: lo = -2147483648.0, hi = 2147483647.0; break;
-  case KILN_BOOL: return x != 0;
-  default:
-    if (isnan(x)) return 0;
-    if (x >= 9223372036854775808.0) return INT64_MAX;
-    if (x <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)x;
-  }
-  if (isnan(x)) return 0;
-  x = trunc(x);
-  return (int64_t)(x < lo ? lo : x > hi ? hi : x);
-}
 
 Scalar scalar_cast(Scalar v, DType from, DType to) {
   Scalar r;
@@ -119,23 +89,6 @@ static double float_op(BodyOpKind k, double x, double y) {
   }
 }
 
-int64_t scalar_int_op(BodyOpKind k, int64_t x, int64_t y) {
-  uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
-  switch (k) {
-  case BODY_ADD: return (int64_t)(ux + uy);
-  case BODY_SUB: return (int64_t)(ux - uy);
-  case BODY_MUL: return (int64_t)(ux * uy);
-  case BODY_DIV:
-    if (y == 0) return 0;
-    if (x == INT64_MIN && y == -1) return INT64_MIN;
-    return x / y;
-  case BODY_MAX: return x > y ? x : y;
-  case BODY_MIN: return x < y ? x : y;
-  case BODY_NEG: return (int64_t)(0 - ux);
-  case BODY_ABS: return x < 0 ? (int64_t)(0 - ux) : x;
-  default: kiln_unreachable();
-  }
-}
 
 static int64_t compare(CmpPred p, Scalar a, Scalar b, bool fl) {
   if (fl) {

@@ -124,7 +124,8 @@ typedef struct Kernel {
   struct kiln_q8_requant rq;
   struct kiln_q8_act act;
   const void *q8_weights;     /* GEMM, conv: kiln_q8_gemm_pack_b; depthwise: int32 [9][C] */
-  int im2col_buf;             /* ROOT_Q8CONV: M x K bytes, rows gathered per chunk (conv) */
+  int im2col_buf;             /* scratch in the arena, or -1: ROOT_Q8CONV M x K bytes (rows
+                               * gathered per chunk); ROOT_RESIZE8 two int32 rows per chunk */
   /* ROOT_RESIZE8: 8-bit linear resize in 10-bit fixed point (interp_resize.c), indices in
    * rs_h/rs_w (i0, i1), the weights of i1 here; rs = the shape. */
   const int32_t *rs8_wh, *rs8_ww;

@@ -113,6 +113,22 @@ static int64_t compare(CmpPred p, const Lanes *a, const Lanes *b, int j, bool fl
 static inline __attribute__((always_inline)) void cast(Lanes *r, const Lanes *x, DType from,
                                                        DType to, int n) {
   bool ff = from == KILN_F32, tf = to == KILN_F32;
+  if (ff && (to == KILN_U8 || to == KILN_I8)) {
+    /* scalar_sat_int without branches (the quantize at the end of every int8 epilogue):
+     * NaN -> 0, clamp to the integer bounds, truncate; clamping before truncating is the
+     * same as after, the bounds being integers. */
+    float lo = to == KILN_U8 ? 0.0f : -128.0f, hi = to == KILN_U8 ? 255.0f : 127.0f;
+    for (int j = 0; j < n; j++) {
+      float t = x->f[j] == x->f[j] ? x->f[j] : 0.0f;
+      t = t < lo ? lo : t > hi ? hi : t;
+      r->i[j] = (int64_t)(int32_t)t;
+    }
+    return;
+  }
+  if (tf && from != KILN_F32 && from != KILN_I64) { /* 32 bits hold the value: cvtdq2ps */
+    for (int j = 0; j < n; j++) r->f[j] = (float)(int32_t)x->i[j];
+    return;
+  }
   for (int j = 0; j < n; j++) {
     if (ff && tf) r->f[j] = x->f[j];
     else if (ff) r->i[j] = scalar_sat_int(x->f[j], to);
@@ -186,6 +202,41 @@ static inline __attribute__((always_inline)) void float_binary(BodyOpKind k, flo
   }
 }
 
+/* Comparisons with the predicate and operand type hoisted out of the lane loop. */
+#define CMP_LOOP(field, op) for (int j = 0; j < n; j++) r->i[j] = x->field[j] op y->field[j]
+static inline __attribute__((always_inline)) void cmp_lanes(CmpPred p, Lanes *r, const Lanes *x,
+                                                            const Lanes *y, bool fl, int n) {
+  if (fl) {
+    switch (p) {
+    case CMP_EQ: CMP_LOOP(f, ==); return;
+    case CMP_NE: CMP_LOOP(f, !=); return;
+    case CMP_LT: CMP_LOOP(f, <); return;
+    case CMP_LE: CMP_LOOP(f, <=); return;
+    case CMP_GT: CMP_LOOP(f, >); return;
+    default: CMP_LOOP(f, >=); return;
+    }
+  }
+  for (int j = 0; j < n; j++) r->i[j] = compare(p, x, y, j, false);
+}
+#undef CMP_LOOP
+
+/* Integer ops: the common ones with the op and the width hoisted out of the lane loop (the
+ * same wrapping semantics as scalar_int_op + scalar_wrap_int), the rest through those. */
+static inline __attribute__((always_inline)) void int_binary(BodyOpKind k, DType t, Lanes *r,
+                                                             const Lanes *x, const Lanes *y,
+                                                             int n) {
+  if ((k == BODY_ADD || k == BODY_SUB || k == BODY_MUL) && (t == KILN_I32 || t == KILN_I64)) {
+    for (int j = 0; j < n; j++) {
+      uint64_t a = (uint64_t)x->i[j], c = (uint64_t)y->i[j];
+      uint64_t v = k == BODY_ADD ? a + c : k == BODY_SUB ? a - c : a * c;
+      r->i[j] = t == KILN_I32 ? (int64_t)(int32_t)(uint32_t)v : (int64_t)v;
+    }
+    return;
+  }
+  for (int j = 0; j < n; j++)
+    r->i[j] = scalar_wrap_int(scalar_int_op(k, x->i[j], y ? y->i[j] : 0), t);
+}
+
 /* Evaluates body b over n lanes; arg[a] are the lanes of block argument a. Built for AVX2
  * and AVX-512 too (GCC function multiversioning, chosen when the library loads), so the
  * lane loops run 8 or 16 wide where the CPU allows; the f32 results are the same bits in
@@ -203,30 +254,29 @@ static const Lanes *eval_body(const Body *b, const Lanes *const *arg, Lanes *val
     switch (in->kind) {
     case BODY_ARG: v[k] = arg[in->imm_i]; break;
     case BODY_CONST:
-      for (int j = 0; j < n; j++) {
-        if (fl) r->f[j] = (float)in->imm;
-        else r->i[j] = in->dtype == KILN_BOOL ? in->imm_i != 0 : scalar_wrap_int(in->imm_i, in->dtype);
+      if (fl) {
+        float c = (float)in->imm;
+        for (int j = 0; j < n; j++) r->f[j] = c;
+      } else {
+        int64_t c = in->dtype == KILN_BOOL ? in->imm_i != 0 : scalar_wrap_int(in->imm_i, in->dtype);
+        for (int j = 0; j < n; j++) r->i[j] = c;
       }
       break;
-    case BODY_CMP: {
-      bool xf = b->insts[in->args[0]].dtype == KILN_F32;
-      for (int j = 0; j < n; j++) r->i[j] = compare(in->pred, x, y, j, xf);
+    case BODY_CMP:
+      cmp_lanes(in->pred, r, x, y, b->insts[in->args[0]].dtype == KILN_F32, n);
       break;
-    }
     case BODY_SELECT: {
       const Lanes *z = v[in->args[2]];
-      for (int j = 0; j < n; j++) {
-        if (fl) r->f[j] = x->i[j] ? y->f[j] : z->f[j];
-        else r->i[j] = x->i[j] ? y->i[j] : z->i[j];
-      }
+      if (fl)
+        for (int j = 0; j < n; j++) r->f[j] = x->i[j] ? y->f[j] : z->f[j];
+      else
+        for (int j = 0; j < n; j++) r->i[j] = x->i[j] ? y->i[j] : z->i[j];
       break;
     }
     case BODY_CAST: cast(r, x, b->insts[in->args[0]].dtype, in->dtype, n); break;
     default:
       if (fl) float_binary(in->kind, r->f, x->f, y ? y->f : NULL, n);
-      else
-        for (int j = 0; j < n; j++)
-          r->i[j] = scalar_wrap_int(scalar_int_op(in->kind, x->i[j], y ? y->i[j] : 0), in->dtype);
+      else int_binary(in->kind, in->dtype, r, x, y, n);
     }
   }
   return v[b->yields[0]];

@@ -222,30 +222,45 @@ static struct kiln_f32_epilogue root_epilogue(const ChunkCtx *x, bool own_bias) 
   return ep;
 }
 
+/* One source row of an 8-bit linear resize interpolated along W: h[ow][c] = wx0 * x0 +
+ * wx1 * x1 (exact int32). */
+static void resize8_hrow(const Kernel *k, const void *row, int32_t *h) {
+  size_t C = k->rs.channels;
+  for (size_t ow = 0; ow < k->rs.out_w; ow++) {
+    int32_t wx1 = k->rs8_ww[ow], wx0 = 1024 - wx1;
+    size_t a = (size_t)k->rs_w.i0[ow] * C, b = (size_t)k->rs_w.i1[ow] * C;
+    int32_t *hp = h + ow * C;
+    if (k->rs8_signed)
+      for (size_t c = 0; c < C; c++)
+        hp[c] = wx0 * ((const int8_t *)row)[a + c] + wx1 * ((const int8_t *)row)[b + c];
+    else
+      for (size_t c = 0; c < C; c++)
+        hp[c] = wx0 * ((const uint8_t *)row)[a + c] + wx1 * ((const uint8_t *)row)[b + c];
+  }
+}
+
 /* Output rows [r0, r1) of an 8-bit linear resize (interp_resize.c's fixed point: 10-bit
- * weights per axis, the 2^20-scaled sum truncated toward zero). */
-static void resize8_rows(const Kernel *k, const void *in, void *out, size_t r0, size_t r1) {
+ * weights per axis, the 2^20-scaled sum truncated toward zero), separably: the rows along
+ * W once per source row (ht, hb: scratch of out_w * C int32 each), then along H over whole
+ * contiguous output rows. The integer sum is exact, so the grouping changes nothing. */
+static void resize8_rows(const Kernel *k, const uint8_t *in, uint8_t *out, size_t r0, size_t r1,
+                         int32_t *ht, int32_t *hb) {
   const struct kiln_f32_resize_shape *s = &k->rs;
-  size_t C = s->channels;
+  size_t C = s->channels, row_in = s->in_w * C, n = s->out_w * C;
+  int32_t top = -1, bot = -1;
   for (size_t oh = r0; oh < r1; oh++) {
-    int32_t wy1 = k->rs8_wh[oh], wy0 = 1024 - wy1;
-    size_t top = (size_t)k->rs_h.i0[oh] * s->in_w, bot = (size_t)k->rs_h.i1[oh] * s->in_w;
-    for (size_t ow = 0; ow < s->out_w; ow++) {
-      int32_t wx1 = k->rs8_ww[ow], wx0 = 1024 - wx1;
-      int32_t w00 = wy0 * wx0, w01 = wy0 * wx1, w10 = wy1 * wx0, w11 = wy1 * wx1;
-      size_t x0 = (size_t)k->rs_w.i0[ow], x1 = (size_t)k->rs_w.i1[ow], o = (oh * s->out_w + ow) * C;
-      if (k->rs8_signed) {
-        const int8_t *a = (const int8_t *)in + (top + x0) * C, *b = (const int8_t *)in + (top + x1) * C;
-        const int8_t *c = (const int8_t *)in + (bot + x0) * C, *d = (const int8_t *)in + (bot + x1) * C;
-        for (size_t ch = 0; ch < C; ch++)
-          ((int8_t *)out)[o + ch] = (int8_t)((w00 * a[ch] + w01 * b[ch] + w10 * c[ch] + w11 * d[ch]) / (1 << 20));
-      } else {
-        const uint8_t *a = (const uint8_t *)in + (top + x0) * C, *b = (const uint8_t *)in + (top + x1) * C;
-        const uint8_t *c = (const uint8_t *)in + (bot + x0) * C, *d = (const uint8_t *)in + (bot + x1) * C;
-        for (size_t ch = 0; ch < C; ch++)
-          ((uint8_t *)out)[o + ch] = (uint8_t)((w00 * a[ch] + w01 * b[ch] + w10 * c[ch] + w11 * d[ch]) >> 20);
-      }
+    int32_t y0 = k->rs_h.i0[oh], y1 = k->rs_h.i1[oh], wy1 = k->rs8_wh[oh], wy0 = 1024 - wy1;
+    if (y0 == bot && y1 != bot) { /* the previous bottom row is this top row */
+      int32_t *t = ht;
+      ht = hb, hb = t, top = bot, bot = -1;
     }
+    if (y0 != top) resize8_hrow(k, in + (size_t)y0 * row_in, ht), top = y0;
+    if (y1 != bot) resize8_hrow(k, in + (size_t)y1 * row_in, hb), bot = y1;
+    uint8_t *o = out + oh * n;
+    if (k->rs8_signed)
+      for (size_t i = 0; i < n; i++) ((int8_t *)o)[i] = (int8_t)((wy0 * ht[i] + wy1 * hb[i]) / (1 << 20));
+    else
+      for (size_t i = 0; i < n; i++) o[i] = (uint8_t)((wy0 * ht[i] + wy1 * hb[i]) >> 20);
   }
 }
 
@@ -283,8 +298,10 @@ static void image_chunk(void *ctx, size_t c) {
     e0 = (int64_t)(u0 * k->pool.out_w * k->pool.channels), e1 = (int64_t)(u1 * k->pool.out_w * k->pool.channels);
     break;
   case ROOT_RESIZE8: {
+    int32_t *h = (int32_t *)x->bufs[k->im2col_buf] + c * 2 * k->rs.out_w * k->rs.channels;
     resize8_rows(k, x->bufs[k->in_buf[0]] + (size_t)(image * k->in_image), /* 1-byte elements */
-                 x->bufs[k->root_buf] + (size_t)(image * k->out_image), u0, u1);
+                 x->bufs[k->root_buf] + (size_t)(image * k->out_image), u0, u1, h,
+                 h + k->rs.out_w * k->rs.channels);
     e0 = (int64_t)(u0 * k->rs.out_w * k->rs.channels), e1 = (int64_t)(u1 * k->rs.out_w * k->rs.channels);
     break;
   }

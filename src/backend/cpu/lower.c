@@ -611,7 +611,9 @@ static bool try_resize8(Lower *L, Kernel *k, const Op *op) {
   k->root = ROOT_RESIZE8;
   image_sizes(k, op);
   chunk_images(L, k, x->dims[0], y->dims[1], 1);
-  return true;
+  /* per chunk: two rows interpolated along W (int32), see resize8_rows */
+  k->im2col_buf = add_buf(L, BUF_ARENA, -1, k->n_chunks * 2 * y->dims[2] * y->dims[3] * 4);
+  return k->im2col_buf >= 0;
 }
 
 /* Root kernel choice; the epilogue's chunking when the root has none of its own. */
@@ -1198,7 +1200,7 @@ static void compute_liveness(CpuProgram *p) {
     for (int i = 0; kn->kind != KERNEL_FUSED && i < kn->n_out; i++) touch(p, kn->out_buf[i], k);
     if (kn->root_buf >= 0) touch(p, kn->root_buf, k);
     if (kn->ep_bias_buf >= 0) touch(p, kn->ep_bias_buf, k);
-    if (kn->root == ROOT_Q8CONV) touch(p, kn->im2col_buf, k);
+    if (kn->im2col_buf >= 0) touch(p, kn->im2col_buf, k);
     for (int s = 0; s < kn->n_stages; s++) {
       const Stage *st = &kn->stages[s];
       for (int i = 0; i < st->n_in; i++)
