@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "text.h"
 
 #define OP_ERR(d, op, ...) op_error(d, op, __VA_ARGS__)
 
@@ -92,9 +93,14 @@ static KilnStatus check_body(const Op *op, Diag *d) {
                     dtype_name(in->dtype));
   }
   if (b->n_yield != op->n_out) return OP_ERR(d, op, "body yields %d values for %d results", b->n_yield, op->n_out);
-  for (int k = 0; k < b->n_yield; k++)
+  for (int k = 0; k < b->n_yield; k++) {
     if (b->yields[k] < 0 || b->yields[k] >= b->n_insts)
       return OP_ERR(d, op, "body yield %d names no instruction", k);
+    /* the same element type, signedness aside (bodies spell u8 as i8, as MLIR does) */
+    if (strcmp(text_body_type(b->insts[b->yields[k]].dtype), text_body_type(op->out[k]->type.dtype)))
+      return OP_ERR(d, op, "body yields %s for result %d of element type %s",
+                    dtype_name(b->insts[b->yields[k]].dtype), k, dtype_name(op->out[k]->type.dtype));
+  }
   return KILN_OK;
 }
 

@@ -124,6 +124,12 @@ typedef struct Kernel {
   struct kiln_q8_requant rq;
   struct kiln_q8_act act;
   const void *q8_weights;     /* GEMM, conv: kiln_q8_gemm_pack_b; depthwise: int32 [9][C] */
+  /* ROOT_Q8CONV with taps in the padding skipped (q8_bands in lower.c): output rows and
+   * columns in bands of one valid tap interval each, {o0, o1, t0, t1} per band, and the
+   * weights packed for each (h band, w band) pair's taps; chunks are output rows. */
+  int q8_nhb, q8_nwb;
+  const int32_t *q8_hb, *q8_wb;
+  const void *const *q8_band_w;
   int im2col_buf;             /* scratch in the arena, or -1: ROOT_Q8CONV M x K bytes (rows
                                * gathered per chunk); ROOT_RESIZE8 two int32 rows per chunk */
   /* ROOT_RESIZE8: 8-bit linear resize in 10-bit fixed point (interp_resize.c), indices in

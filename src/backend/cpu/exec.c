@@ -196,6 +196,46 @@ static void q8_conv_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
+/* Output rows of a tap-banded int8 conv (lower.c q8_bands): per row and column band,
+ * the valid taps of its pixels gathered (no padding left) and multiplied by the weights
+ * packed for exactly those taps. */
+static void q8_conv_banded_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
+  const struct kiln_f32_conv_shape *s = &k->conv;
+  size_t image = (size_t)((int64_t)c / k->chunks_per_image);
+  size_t u0 = (size_t)((int64_t)c % k->chunks_per_image * k->units_per_chunk);
+  size_t u1 = u0 + (size_t)k->units_per_chunk < s->out_h ? u0 + (size_t)k->units_per_chunk : s->out_h;
+  size_t C = s->in_c, N = s->out_c, osize = kiln_q8_out_size(k->rq.out_type);
+  const uint8_t *in = x->bufs[k->in_buf[0]] + image * s->in_h * s->in_w * C;
+  uint8_t *out = x->bufs[k->root_buf] + image * s->out_h * s->out_w * N * osize;
+  int hb = 0;
+  for (size_t oh = u0; oh < u1; oh++) {
+    while ((size_t)k->q8_hb[4 * hb + 1] <= oh) hb++;
+    const int32_t *h = k->q8_hb + 4 * hb;
+    uint8_t *col = x->bufs[k->im2col_buf] + (image * s->out_h + oh) * s->out_w * (size_t)k->K;
+    for (int wbi = 0; wbi < k->q8_nwb; wbi++) {
+      const int32_t *w = k->q8_wb + 4 * wbi;
+      size_t kk = (size_t)(h[3] - h[2]) * (size_t)(w[3] - w[2]) * C, m = (size_t)(w[1] - w[0]);
+      uint8_t *dst = col;
+      for (size_t ow = (size_t)w[0]; ow < (size_t)w[1]; ow++)
+        for (int32_t th = h[2]; th < h[3]; th++)
+          for (int32_t tw = w[2]; tw < w[3]; tw++, dst += C) {
+            size_t ih = oh * s->stride_h + (size_t)th * s->dilation_h - s->pad_top;
+            size_t iw = ow * s->stride_w + (size_t)tw * s->dilation_w - s->pad_left;
+            memcpy(dst, in + (ih * s->in_w + iw) * C, C);
+          }
+      kiln_q8_gemm(m, N, kk, col, kk, k->q8_band_w[hb * k->q8_nwb + wbi],
+                   out + (oh * s->out_w + (size_t)w[0]) * N * osize, N, &k->rq, k->uk, 0,
+                   kiln_q8_gemm_tile_count(m, N, k->uk));
+    }
+  }
+  int64_t e0 = (int64_t)((image * s->out_h + u0) * s->out_w * N);
+  if (k->n_stages) epilogue_run(k, x->bufs, e0, e0 + (int64_t)((u1 - u0) * s->out_w * N));
+  if (t0) trace_chunk(x, t0);
+}
+
 /* One output row of an int8 depthwise 3x3 + epilogue. */
 static void q8_dwconv_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
@@ -359,7 +399,9 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
   case ROOT_GEMM: parallel(p, gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_DWCONV3X3: parallel(p, dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_Q8GEMM: parallel(p, q8_gemm_chunk, &ctx, k->n_chunks); return KILN_OK;
-  case ROOT_Q8CONV: parallel(p, q8_conv_chunk, &ctx, k->n_chunks); return KILN_OK;
+  case ROOT_Q8CONV:
+    parallel(p, k->q8_nhb ? q8_conv_banded_chunk : q8_conv_chunk, &ctx, k->n_chunks);
+    return KILN_OK;
   case ROOT_Q8DWCONV3X3: parallel(p, q8_dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_CONV: case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE: case ROOT_RESIZE8:
     parallel(p, image_chunk, &ctx, k->n_chunks);

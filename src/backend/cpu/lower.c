@@ -856,6 +856,71 @@ static bool q8_match(const Lower *L, Fusion *F) {
   return true;
 }
 
+/* The output indices of one spatial dim in bands with the same interval of valid kernel
+ * taps [t0, t1) (tap t reads input o*s - p + t*d, valid inside [0, in)): {o0, o1, t0, t1}
+ * per band into b (room for `out` bands); returns the count, 0 if some output has no
+ * valid tap. *work: the sum over outputs of their valid taps. */
+static int tap_bands(int64_t in, int64_t out, int64_t k, int64_t s, int64_t d, int64_t p,
+                     int32_t *b, int64_t *work) {
+  int n = 0;
+  *work = 0;
+  for (int64_t o = 0; o < out; o++) {
+    int64_t t0 = 0, t1 = k;
+    while (t0 < k && o * s - p + t0 * d < 0) t0++;
+    while (t1 > t0 && o * s - p + (t1 - 1) * d >= in) t1--;
+    if (t0 == t1) return 0;
+    *work += t1 - t0;
+    if (n && b[4 * (n - 1) + 2] == t0 && b[4 * (n - 1) + 3] == t1) {
+      b[4 * (n - 1) + 1] = (int32_t)o + 1;
+    } else {
+      int32_t *e = b + 4 * n++;
+      e[0] = (int32_t)o, e[1] = (int32_t)o + 1, e[2] = (int32_t)t0, e[3] = (int32_t)t1;
+    }
+  }
+  return n;
+}
+
+/* Weights [KH][KW][C][N] (int8 range, as int32) of taps [h0,h1) x [w0,w1), packed. */
+static void *pack_taps(Lower *L, const int32_t *w, const struct kiln_f32_conv_shape *cs,
+                       const int32_t *hb, const int32_t *wb, const Kernel *k) {
+  size_t C = cs->in_c, N = cs->out_c, rows = 0;
+  size_t K = (size_t)(hb[3] - hb[2]) * (size_t)(wb[3] - wb[2]) * C;
+  int8_t *w8 = malloc(K * N);
+  size_t n = kiln_q8_gemm_packed_b_size(K, N, k->uk);
+  void *packed = w8 ? arena_alloc(&L->p->mem, n) : NULL;
+  for (int32_t th = hb[2]; packed && th < hb[3]; th++)
+    for (int32_t tw = wb[2]; tw < wb[3]; tw++)
+      for (size_t c = 0; c < C; c++, rows++)
+        for (size_t j = 0; j < N; j++)
+          w8[rows * N + j] = (int8_t)w[(((size_t)th * cs->kw + (size_t)tw) * C + c) * N + j];
+  if (packed) kiln_q8_gemm_pack_b(K, N, w8, N, NULL, NULL, &k->act, k->uk, packed);
+  free(w8);
+  return packed;
+}
+
+/* A KxK int8 conv whose kernel taps fall in the padding for many outputs (DeepLab's ASPP:
+ * dilation 12-36 on 33x33 maps) gathers and multiplies only the valid taps, band by band:
+ * chosen when that saves at least a quarter of the work (else the extra packed weights,
+ * one set per band pair, are not worth it). */
+static bool q8_bands(Lower *L, Kernel *k, const int32_t *w) {
+  const struct kiln_f32_conv_shape *cs = &k->conv;
+  int32_t *hb = arena_alloc(&L->p->mem, sizeof *hb * 4 * cs->out_h);
+  int32_t *wb = arena_alloc(&L->p->mem, sizeof *wb * 4 * cs->out_w);
+  int64_t work_h, work_w;
+  if (!hb || !wb) return false;
+  int nh = tap_bands((int64_t)cs->in_h, (int64_t)cs->out_h, (int64_t)cs->kh,
+                     (int64_t)cs->stride_h, (int64_t)cs->dilation_h, (int64_t)cs->pad_top, hb, &work_h);
+  int nw = tap_bands((int64_t)cs->in_w, (int64_t)cs->out_w, (int64_t)cs->kw,
+                     (int64_t)cs->stride_w, (int64_t)cs->dilation_w, (int64_t)cs->pad_left, wb, &work_w);
+  double full = (double)(cs->out_h * cs->kh) * (double)(cs->out_w * cs->kw);
+  if (!nh || !nw || (double)work_h * (double)work_w > 0.75 * full) return false;
+  const void **bw = arena_alloc(&L->p->mem, sizeof *bw * (size_t)(nh * nw));
+  for (int i = 0; bw && i < nh * nw; i++)
+    if (!(bw[i] = pack_taps(L, w, cs, hb + 4 * (i / nw), wb + 4 * (i % nw), k))) return false;
+  k->q8_nhb = nh, k->q8_nwb = nw, k->q8_hb = hb, k->q8_wb = wb, k->q8_band_w = bw;
+  return bw != NULL;
+}
+
 static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   const Op *r = F->root;
   k->act = (struct kiln_q8_act){F->q8_zp, F->q8_src->type.dtype == KILN_I8};
@@ -900,6 +965,10 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   k->root = r->kind == KILN_OP_CONV2D ? ROOT_Q8CONV : ROOT_Q8GEMM;
   k->uk = uk, k->q8_weights = packed;
   k->M = M, k->N = N, k->K = K;
+  if (k->root == ROOT_Q8CONV && q8_bands(L, k, w)) { /* chunks of output rows */
+    chunk_images(L, k, r->in[0]->type.dims[0], (int64_t)k->conv.out_h, 1);
+    return KILN_OK;
+  }
   int64_t mr = (int64_t)uk->mr, tiles = (M + mr - 1) / mr;
   int64_t want = max_i64(1, tiles / (int64_t)(8 * L->p->threads));
   int64_t l2_rows = max_i64(1, (256 * 1024) / max_i64(1, 4 * N + K) / mr);
