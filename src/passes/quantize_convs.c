@@ -7,8 +7,8 @@
  *   x8 -> DQ(sx, zx) --\
  *   w8 (constant) -> DQ(sw, zw) -> conv / depthwise conv (bias: an f32 constant) -> Q(sy, zy)
  *
- * (the bias is the folded DQ of an int32 bias of scale sx*sw; the conv result's only user is
- * the Q). It becomes
+ * (the weights per tensor or per output channel, sw[c] and zw[c]; the bias is the folded DQ
+ * of an int32 bias of scale sx*sw[c]; the conv result's only user is the Q). It becomes
  *
  *   xi  = generic(x8) { i32(x) - zx }                    the zero point off the input
  *   acc = conv(xi, w8 - zw as i32, bias as i32) : i32     exact (interp: int64 sums)
@@ -29,8 +29,9 @@
  * range, within it).
  * The bias is recovered as integers b = roundeven(bias / f32(sx*sw)), and the rewrite is
  * skipped unless every f32(b * f32(sx*sw)) gives the bias back (a bias that was never an
- * int32 of that scale stays float, as does everything not matching: per-axis scales, a
- * Relu or Clip between the conv and the Q, a weight that is not a constant). */
+ * int32 of that scale stays float, as does everything not matching: a Relu or Clip between
+ * the conv and the Q, a weight that is not a constant). Per-channel weight scales give a
+ * per-channel M (a constant vector read along the channel dim). */
 #include <math.h>
 #include <string.h>
 
@@ -141,6 +142,71 @@ static bool match_quant(const Op *op, QParams *q) {
          q->scale > 0 && isfinite(q->scale);
 }
 
+/* Weights' quantization per output channel (axis 0 of fchw / chw weights): n values. */
+typedef struct WeightQ {
+  int64_t n;
+  float *scale;
+  int32_t *zp;
+} WeightQ;
+
+static const void *const_data_of(const Value *v);
+
+/* A 1-D constant operand of generic g read along loop 0 only. */
+static const void *axis0_operand(const Op *g, int i, DType t, int64_t n) {
+  const AffineMap *m = &g->attrs.maps[i];
+  const Value *v = g->in[i];
+  if (v->type.dtype != t || v->type.rank != 1 || v->type.dims[0] != n || m->n_results != 1 ||
+      m->results[0].cst != 0 || m->results[0].coef[0] != 1)
+    return NULL;
+  for (int l = 1; l < g->attrs.n_loops; l++)
+    if (m->results[0].coef[l]) return NULL;
+  return const_data_of(v);
+}
+
+/* DequantizeLinear of the weights, per tensor or per axis 0 (scale and zero point as 1-D
+ * constant operands): y = (f32(w) - f32(zp[c])) * scale[c]. Fills q (malloc'd arrays). */
+static bool match_weight_dequant(const Op *op, int64_t n, WeightQ *q) {
+  QParams p;
+  q->n = n;
+  q->scale = malloc(sizeof *q->scale * (size_t)(n ? n : 1));
+  q->zp = calloc((size_t)(n ? n : 1), sizeof *q->zp);
+  if (!q->scale || !q->zp || !op || op->kind != KILN_OP_GENERIC) return false;
+  if (match_dequant(op, &p)) {
+    for (int64_t c = 0; c < n; c++) q->scale[c] = (float)p.scale, q->zp[c] = (int32_t)p.zp;
+    return true;
+  }
+  if ((op->n_in != 2 && op->n_in != 3) || op->n_out != 1 || op->out[0]->type.dtype != KILN_F32 ||
+      !is_8bit(op->in[0]->type.dtype) || op->in[0]->type.rank < 1 ||
+      op->in[0]->type.dims[0] != n || op->attrs.n_loops != op->in[0]->type.rank ||
+      !affine_is_identity(&op->attrs.maps[0], op->attrs.n_loops) ||
+      !affine_is_identity(&op->attrs.maps[op->n_in], op->attrs.n_loops))
+    return false;
+  const float *s = axis0_operand(op, 1, KILN_F32, n);
+  const void *z = op->n_in == 3 ? axis0_operand(op, 2, op->in[2]->type.dtype, n) : NULL;
+  if (!s || (op->n_in == 3 && (!z || !is_8bit(op->in[2]->type.dtype)))) return false;
+  const Body *b = &op->attrs.body;
+  const BodyInst *mul = &b->insts[skip_f32_casts(b, b->yields[0])];
+  if (mul->kind != BODY_MUL) return false;
+  const BodyInst *sa = &b->insts[skip_f32_casts(b, mul->args[1])];
+  if (sa->kind != BODY_ARG || sa->imm_i != 1) return false;
+  int v = mul->args[0];
+  const BodyInst *sub = &b->insts[skip_f32_casts(b, v)];
+  if (sub->kind == BODY_SUB) {
+    const BodyInst *za = &b->insts[sub->args[1]];
+    if (za->kind == BODY_CAST) za = &b->insts[za->args[0]];
+    if (op->n_in != 3 || za->kind != BODY_ARG || za->imm_i != 2) return false;
+    v = sub->args[0];
+  } else if (op->n_in == 3) {
+    return false;
+  }
+  for (int64_t c = 0; c < n; c++) {
+    q->scale[c] = s[c];
+    q->zp[c] = !z ? 0 : op->in[2]->type.dtype == KILN_I8 ? ((const int8_t *)z)[c] : ((const uint8_t *)z)[c];
+    if (!(s[c] > 0) || !isfinite(s[c])) return false;
+  }
+  return is_arg0_as_f32(b, v);
+}
+
 static const void *const_data_of(const Value *v) {
   if (!v->def || v->def->kind != KILN_OP_CONSTANT) return NULL;
   const Module *m = v->def->parent->module;
@@ -189,35 +255,56 @@ static Value *input_minus_zp(Func *f, Value *x8, int64_t zx, const char *name, O
   return unary_with_body(f, x8, KILN_I32, b, zx ? 4 : 2, name, before);
 }
 
-/* cast<qt>(clamp(roundeven(f32(acc) * M) + zy, qmin, qmax)) */
-static Value *requantize(Func *f, Value *acc, double M, const QParams *y, const char *name,
-                         Op *before) {
+/* cast<qt>(clamp(roundeven(f32(acc) * M) + zy, qmin, qmax)); M a constant, or with
+ * Mvec (per channel, f32 [F]) read along the result's channel dim. */
+static Value *requantize(Func *f, Value *acc, double M, Value *Mvec, int channel_dim,
+                         const QParams *y, const char *name, Op *before) {
   double lo = y->qt == KILN_I8 ? -128 : 0, hi = y->qt == KILN_I8 ? 127 : 255;
   BodyInst b[] = {ARG(KILN_I32), OP1(BODY_CAST, KILN_F32, 0), CST_F(M),
                   OP2(BODY_MUL, KILN_F32, 1, 2), OP1(BODY_ROUND, KILN_F32, 3),
                   CST_F((double)y->zp), OP2(BODY_ADD, KILN_F32, 4, 5), CST_F(lo),
                   OP2(BODY_MAX, KILN_F32, 6, 7), CST_F(hi), OP2(BODY_MIN, KILN_F32, 8, 9),
                   OP1(BODY_CAST, y->qt, 10)};
-  return unary_with_body(f, acc, y->qt, b, (int)ARRAY_LEN(b), name, before);
+  if (!Mvec) return unary_with_body(f, acc, y->qt, b, (int)ARRAY_LEN(b), name, before);
+  b[2] = (BodyInst){.kind = BODY_ARG, .dtype = KILN_F32, .imm_i = 1};
+  TensorType t = acc->type;
+  t.dtype = y->qt;
+  Value *ins[2] = {acc, Mvec};
+  Op *g = op_new(f, KILN_OP_GENERIC, name, 2, ins, 1, &t, before);
+  OpAttrs *a = &g->attrs;
+  a->n_loops = t.rank;
+  for (int l = 0; l < t.rank; l++) a->iterators[l] = ITER_PARALLEL;
+  a->n_maps = 3;
+  a->maps = arena_alloc(&f->module->arena, 3 * sizeof(AffineMap));
+  if (!a->maps) return NULL;
+  a->maps[0] = a->maps[2] = affine_identity(t.rank);
+  a->maps[1] = (AffineMap){.n_results = 1};
+  a->maps[1].results[0].coef[channel_dim] = 1;
+  a->body = body_new(f->module, (int)ARRAY_LEN(b), 1);
+  memcpy(a->body.insts, b, sizeof b);
+  a->body.yields[0] = (int)ARRAY_LEN(b) - 1;
+  return g->out[0];
 }
 
-/* The weights minus their zero point as int32 (NULL if w is not constant data). */
-static int32_t *weights_i32(const Value *w, int64_t zw, int64_t n) {
+/* The weights minus their zero point (per output channel: axis 0) as int32 (NULL if w is
+ * not constant data). */
+static int32_t *weights_i32(const Value *w, const WeightQ *q) {
   const void *data = const_data_of(w);
+  int64_t n = type_numel(&w->type), per = q->n ? n / q->n : 1;
   int32_t *out = data ? malloc(sizeof *out * (size_t)(n ? n : 1)) : NULL;
   for (int64_t i = 0; out && i < n; i++)
     out[i] = (int32_t)(w->type.dtype == KILN_I8 ? ((const int8_t *)data)[i]
-                                                : ((const uint8_t *)data)[i]) - (int32_t)zw;
+                                                : ((const uint8_t *)data)[i]) - q->zp[i / per];
   return out;
 }
 
-/* The f32 bias as int32 of scale sb, or false if it is not exactly that. */
-static bool bias_i32(const Value *b, float sb, int32_t *out) {
+/* The f32 bias as int32 of scale sb[c], or false if it is not exactly that. */
+static bool bias_i32(const Value *b, const float *sb, int32_t *out) {
   const float *data = const_data_of(b);
   if (!data || b->type.dtype != KILN_F32 || b->type.rank != 1) return false;
   for (int64_t i = 0; i < b->type.dims[0]; i++) {
-    double q = nearbyint((double)data[i] / sb);
-    if (!(fabs(q) < 2147483647.0) || (float)((float)q * sb) != data[i]) return false;
+    double q = nearbyint((double)data[i] / sb[i]);
+    if (!(fabs(q) < 2147483647.0) || (float)((float)q * sb[i]) != data[i]) return false;
     out[i] = (int32_t)q;
   }
   return true;
@@ -226,7 +313,8 @@ static bool bias_i32(const Value *b, float sb, int32_t *out) {
 typedef struct Unit {
   Op *conv, *quant;
   Op *w_dq;       /* the weights' DQ, maybe behind reshapes (a depthwise conv's [C,1,KH,KW]) */
-  QParams x, w, y;
+  QParams x, y;
+  WeightQ w;      /* malloc'd by match_unit, freed by the caller */
 } Unit;
 
 /* The op defining v, seen through reshapes (which keep the data order). */
@@ -245,7 +333,8 @@ static bool match_unit(Op *op, Unit *u) {
   u->conv = op;
   u->quant = op->out[0]->uses->user;
   u->w_dq = through_reshapes(op->in[1]);
-  return match_dequant(op->in[0]->def, &u->x) && match_dequant(u->w_dq, &u->w) &&
+  int64_t F = op->out[0]->type.dims[op->attrs.layout == LAYOUT_NCHW ? 1 : 3];
+  return match_weight_dequant(u->w_dq, F, &u->w) && match_dequant(op->in[0]->def, &u->x) &&
          const_data_of(u->w_dq->in[0]) && match_quant(u->quant, &u->y) &&
          (op->n_in == 2 || const_data_of(op->in[2]));
 }
@@ -253,12 +342,17 @@ static bool match_unit(Op *op, Unit *u) {
 /* Rewrites the unit when its bias is an int32 of scale sx*sw (else leaves it in float). */
 static void rewrite_unit(Func *f, const Unit *u) {
   Op *conv = u->conv;
-  float sb = (float)u->x.scale * (float)u->w.scale;
-  double M = (float)((double)sb / (float)u->y.scale);
+  int64_t F = u->w.n, n_b = conv->n_in == 3 ? conv->in[2]->type.dims[0] : 0;
+  float *sb = malloc(sizeof *sb * (size_t)(F + 1)), *M = malloc(sizeof *M * (size_t)(F + 1));
+  bool per_channel = false;
+  for (int64_t c = 0; sb && M && c < F; c++) {
+    sb[c] = (float)u->x.scale * u->w.scale[c];
+    M[c] = (float)((double)sb[c] / (float)u->y.scale); /* ORT: X_scale * W_scale / Y_scale */
+    per_channel |= M[c] != M[0];
+  }
   Value *w8 = u->w_dq->in[0];
-  int64_t n_w = type_numel(&w8->type), n_b = conv->n_in == 3 ? conv->in[2]->type.dims[0] : 0;
-  int32_t *w = weights_i32(w8, u->w.zp, n_w), *b = malloc(sizeof *b * (size_t)(n_b + 1));
-  bool ok = w && b && (conv->n_in == 2 || bias_i32(conv->in[2], sb, b));
+  int32_t *w = sb && M ? weights_i32(w8, &u->w) : NULL, *b = malloc(sizeof *b * (size_t)(n_b + 1));
+  bool ok = w && b && F >= 1 && (conv->n_in == 2 || bias_i32(conv->in[2], sb, b));
   if (ok) {
     Value *ins[3];
     TensorType wt = conv->in[1]->type, bt = {KILN_I32, 1, {n_b}}, at = conv->out[0]->type;
@@ -268,7 +362,12 @@ static void rewrite_unit(Func *f, const Unit *u) {
     ins[2] = conv->n_in == 3 ? new_const(f, conv->in[2]->name, bt, b, conv) : NULL;
     Op *acc = ins[0] && ins[1] && (ins[2] || conv->n_in == 2)
                   ? op_new(f, conv->kind, conv->name, conv->n_in, ins, 1, &at, conv) : NULL;
-    Value *y = acc ? (acc->attrs = conv->attrs, requantize(f, acc->out[0], M, &u->y, u->quant->name, conv))
+    TensorType mt = {KILN_F32, 1, {F}};
+    Value *Mvec = per_channel ? new_const(f, u->quant->name, mt, M, conv) : NULL;
+    int cdim = conv->attrs.layout == LAYOUT_NCHW ? 1 : 3;
+    Value *y = acc && (Mvec || !per_channel)
+                   ? (acc->attrs = conv->attrs,
+                      requantize(f, acc->out[0], M[0], Mvec, cdim, &u->y, u->quant->name, conv))
                    : NULL;
     ok = y != NULL;
     if (ok) {
@@ -277,8 +376,7 @@ static void rewrite_unit(Func *f, const Unit *u) {
       op_erase(conv);
     }
   }
-  free(w);
-  free(b);
+  free(w), free(b), free(sb), free(M);
 }
 
 static bool same_qparams(const QParams *a, const QParams *b) {
@@ -340,10 +438,12 @@ KilnStatus pass_quantize_convs(Func *f, PassContext *ctx) {
   for (Op *op = f->first, *next; op; op = next) {
     next = op->next;
     Unit u;
+    u.w = (WeightQ){0};
     if (match_unit(op, &u)) {
       if (next == u.quant) next = u.quant->next;
       rewrite_unit(f, &u);
     }
+    free(u.w.scale), free(u.w.zp);
   }
   return KILN_OK;
 }

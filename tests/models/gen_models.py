@@ -110,9 +110,10 @@ def to_tf2onnx_style(src, dst):
     onnx.save(m, dst)
 
 
-def to_qdq(src, dst, seed=SEED):
+def to_qdq(src, dst, seed=SEED, per_channel=False):
     """int8 QDQ form as ONNX Runtime's quantize_static makes it (u8 activations, s8
-    weights, per-tensor), calibrated on random data from a fixed seed."""
+    weights, per-tensor or per output channel), calibrated on random data from a fixed
+    seed."""
     import numpy as np
     import onnx
     from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
@@ -129,8 +130,12 @@ def to_qdq(src, dst, seed=SEED):
         def get_next(self):
             return self.left.pop() if self.left else None
 
-    quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
+    quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def to_qdq_per_channel(src, dst):
+    to_qdq(src, dst, per_channel=True)
 
 
 def build(name):
@@ -174,7 +179,7 @@ DERIVED = {  # name -> (source model, rewrite)
     "deeplabv3_mobilenet_v2_tf_int8": ("deeplabv3_mobilenet_v2_tf", to_qdq),
     "deeplabv3_mobilenet_v2_small_tf": ("deeplabv3_mobilenet_v2_small", to_tf2onnx_style),
     "deeplabv3_mobilenet_v2_small_tf_int8": ("deeplabv3_mobilenet_v2_small_tf", to_qdq),
-    "mobilenet_v2_int8": ("mobilenet_v2", to_qdq),
+    "mobilenet_v2_int8": ("mobilenet_v2", to_qdq_per_channel),  # per-channel weight scales
 }
 
 

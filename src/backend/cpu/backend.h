@@ -54,6 +54,7 @@ typedef enum {
   KERNEL_REF,           /* one op on the reference executor */
   KERNEL_COPY,          /* memcpy of one buffer into another (results that alias) */
   KERNEL_FUSED,         /* root (optional) + epilogue program */
+  KERNEL_PERMUTE,       /* transpose of 8-bit data (an int8 root's transposed input), op = the transpose */
 } KernelKind;
 
 typedef enum {

@@ -419,6 +419,25 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
   return KILN_OK;
 }
 
+/* Transpose of a 1-byte-element tensor: out[i] = in[source of i] (op: the transpose). */
+static void permute_8bit(const Op *t, const uint8_t *in, uint8_t *out) {
+  const TensorType *x = &t->in[0]->type, *y = &t->out[0]->type;
+  int rank = y->rank;
+  int64_t in_stride[KILN_MAX_RANK], stride[KILN_MAX_RANK], idx[KILN_MAX_RANK] = {0}, s = 1;
+  for (int i = rank - 1; i >= 0; i--) in_stride[i] = s, s *= x->dims[i];
+  for (int i = 0; i < rank; i++) stride[i] = in_stride[t->attrs.perm[i]];
+  int64_t off = 0, n = type_numel(y);
+  for (int64_t e = 0; e < n; e++) {
+    out[e] = in[off];
+    for (int i = rank - 1; i >= 0; i--) { /* next index in C order, source offset along */
+      off += stride[i];
+      if (++idx[i] < y->dims[i]) break;
+      off -= stride[i] * y->dims[i];
+      idx[i] = 0;
+    }
+  }
+}
+
 static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
   ChunkCtx ctx = {k, p->buf_addr, p, (int)(k - p->kernels)};
   int64_t t0 = p->trace ? now_ns() : 0;
@@ -430,6 +449,7 @@ static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
             (size_t)p->bufs[k->out_buf[0]].nbytes);
     break;
   case KERNEL_FUSED: return run_fused(p, k, d);
+  case KERNEL_PERMUTE: permute_8bit(k->op, p->buf_addr[k->in_buf[0]], p->buf_addr[k->out_buf[0]]); break;
   }
   if (t0 && !st) trace_chunk(&ctx, t0);
   return st;

@@ -190,6 +190,7 @@ typedef struct Fusion {
   int32_t q8_zp;
   const Op *q8_skip[KILN_MAX_RANK];
   int n_q8_skip;
+  const Op *q8_transpose; /* a transpose among them: run on the 8-bit tensor (KERNEL_PERMUTE) */
 } Fusion;
 
 enum { MAX_STAGES = 64 };
@@ -842,8 +843,10 @@ static bool q8_match(const Lower *L, Fusion *F) {
   if (r->out[0]->type.dtype != KILN_I32 || (!gemm && !dw && !conv)) return false;
   const Value *v = r->in[0];
   F->n_q8_skip = 0;
-  while (v->def && F->in_piece[v->id] && is_view(v->def) && value_has_one_use(v) &&
-         F->n_q8_skip < KILN_MAX_RANK - 1) {
+  F->q8_transpose = NULL;
+  while (v->def && F->in_piece[v->id] && value_has_one_use(v) && F->n_q8_skip < KILN_MAX_RANK - 1 &&
+         (is_view(v->def) || (v->def->kind == KILN_OP_TRANSPOSE && !F->q8_transpose))) {
+    if (v->def->kind == KILN_OP_TRANSPOSE) F->q8_transpose = v->def; /* moved as 8-bit data */
     F->q8_skip[F->n_q8_skip++] = v->def;
     v = v->def->in[0];
   }
@@ -980,8 +983,10 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
 
 /* Stage 0 = requantize(root [+ channel bias]) as quantize_convs.c writes it (after
  * fuse-elementwise put a matmul's bias add in front): cast<qt>(clamp(roundeven(f32(acc) *
- * M) + zp, qmin, qmax)). Returns the bias operand (-1: none), or -2 when it does not match. */
-static int match_requant(const Body *b, int root_arg, float *M, int32_t *zp, DType qt) {
+ * M) + zp, qmin, qmax)), M a constant or (*m_arg >= 0) a per-channel operand. Returns the
+ * bias operand (-1: none), or -2 when it does not match. */
+static int match_requant(const Body *b, int root_arg, float *M, int *m_arg, int32_t *zp,
+                         DType qt) {
   const BodyInst *in = &b->insts[b->yields[0]];
   float c, lo, hi, z;
   if (in->kind != BODY_CAST || in->dtype != qt) return -2;
@@ -994,7 +999,11 @@ static int match_requant(const Body *b, int root_arg, float *M, int32_t *zp, DTy
   in = &b->insts[in->args[0]];
   if (in->kind != BODY_ROUND) return -2;
   in = &b->insts[in->args[0]];
-  if (in->kind != BODY_MUL || !f32_const_inst(b, in->args[1], &c)) return -2;
+  *m_arg = -1;
+  if (in->kind != BODY_MUL) return -2;
+  const BodyInst *ma = &b->insts[in->args[1]];
+  if (ma->kind == BODY_ARG && ma->dtype == KILN_F32 && ma->imm_i != root_arg) *m_arg = (int)ma->imm_i, c = 0;
+  else if (!f32_const_inst(b, in->args[1], &c)) return -2;
   in = &b->insts[in->args[0]];
   if (in->kind != BODY_CAST || in->dtype != KILN_F32) return -2;
   in = &b->insts[in->args[0]];
@@ -1018,20 +1027,24 @@ static void peel_requant(Lower *L, Kernel *k, const Fusion *F) {
   Stage *s0 = &k->stages[0];
   int root_arg = root_operand(F, s0);
   float M;
+  int m_arg;
   int32_t zp;
   if (root_arg < 0 || (s0->dtype != KILN_U8 && s0->dtype != KILN_I8)) return;
   for (int s = 1; s < k->n_stages; s++)
     if (root_operand(F, &k->stages[s]) != -1) return;
-  int bias = match_requant(&s0->op->attrs.body, root_arg, &M, &zp, s0->dtype);
+  int bias = match_requant(&s0->op->attrs.body, root_arg, &M, &m_arg, &zp, s0->dtype);
   int64_t channels = k->root != ROOT_Q8DWCONV3X3 ? k->N : k->op->out[0]->type.dims[3];
   if (bias == -2) return;
+  const float *m_data = m_arg >= 0 ? const_data(L, s0->op->in[m_arg]) : NULL;
+  if (m_arg >= 0 && (!m_data || !is_channel_vector(s0, &s0->in[m_arg], channels, KILN_F32)))
+    return;
   const int32_t *bias_data = bias >= 0 ? const_data(L, s0->op->in[bias]) : NULL;
   if (bias >= 0 && (!bias_data || !is_channel_vector(s0, &s0->in[bias], channels, KILN_I32) ||
                     k->rq.acc_bias))
     return;
   float *scale = arena_alloc(&L->p->mem, sizeof *scale * (size_t)channels);
   if (!scale) return;
-  for (int64_t c = 0; c < channels; c++) scale[c] = M;
+  for (int64_t c = 0; c < channels; c++) scale[c] = m_data ? m_data[c] : M;
   if (s0->out_buf >= 0 && s0->out_buf != k->root_buf) k->root_buf = s0->out_buf;
   k->rq.scale = scale;
   k->rq.out_zp = zp;
@@ -1054,6 +1067,28 @@ static void peel_requant(Lower *L, Kernel *k, const Fusion *F) {
   memmove(k->stages, k->stages + 1, sizeof *k->stages * (size_t)(k->n_stages - 1));
   k->n_stages--;
   k->peeled = 1;
+}
+
+/* The int8 root reads its 8-bit input through a transpose: a permute kernel of the
+ * 8-bit source into an arena buffer before the root (added after it, then swapped). */
+static KilnStatus permute_8bit(Lower *L, const Fusion *F, Kernel **rootp) {
+  const Op *t = F->q8_transpose;
+  Kernel *root = *rootp;
+  int root_index = (int)(root - L->p->kernels);
+  int out = add_buf(L, BUF_ARENA, -1, type_numel(&t->out[0]->type));
+  Kernel *k = out >= 0 ? add_kernel(L, KERNEL_PERMUTE, t) : NULL;
+  int *io = k ? arena_alloc(&L->p->mem, 2 * sizeof *io) : NULL;
+  if (!io) return nomem(L);
+  root = &L->p->kernels[root_index]; /* add_kernel may have moved the array */
+  io[0] = root->in_buf[0], io[1] = out;
+  k->n_in = k->n_out = 1;
+  k->in_buf = io, k->out_buf = io + 1;
+  root->in_buf[0] = out;
+  Kernel tmp = *k; /* the permute runs first */
+  memmove(root + 1, root, sizeof *root * (size_t)(k - root));
+  *root = tmp;
+  *rootp = root + 1;
+  return KILN_OK;
 }
 
 static KilnStatus lower_fused(Lower *L, Fusion *F) {
@@ -1087,6 +1122,7 @@ static KilnStatus lower_fused(Lower *L, Fusion *F) {
     if (k->root_buf < 0 || !k->in_buf) return nomem(L);
     for (int i = 0; i < k->n_in; i++)
       k->in_buf[i] = value_buf(L, q8 && i == 0 ? F->q8_src : F->root->in[i]);
+    if (q8 && F->q8_transpose && (st = permute_8bit(L, F, &k))) return st;
     for (int s = 0; s < k->n_stages; s++) /* stages read the root as a plain buffer */
       for (int i = 0; i < k->stages[s].n_in; i++)
         if (F->is_root_val[k->stages[s].op->in[i]->id]) k->stages[s].in[i].buf = k->root_buf;
@@ -1141,7 +1177,7 @@ static KilnStatus lower_piece(Lower *L, Fusion *F, bool *in_piece, int n_vals) {
   for (const Op *op = F->first; op != F->end; op = op->next)
     for (int i = 0; i < op->n_out; i++) in_piece[op->out[i]->id] = true;
   for (int i = 0; i < n_vals; i++) F->stage_of[i] = -1, F->is_root_val[i] = F->is_post[i] = false;
-  F->root = NULL, F->n_stages = 0, F->q8_src = NULL, F->n_q8_skip = 0;
+  F->root = NULL, F->n_stages = 0, F->q8_src = NULL, F->n_q8_skip = 0, F->q8_transpose = NULL;
   KilnStatus st = KILN_OK;
   if (plan_fusion(F)) {
     st = lower_fused(L, F);
