@@ -1045,7 +1045,11 @@ static void peel_requant(Lower *L, Kernel *k, const Fusion *F) {
   float *scale = arena_alloc(&L->p->mem, sizeof *scale * (size_t)channels);
   if (!scale) return;
   for (int64_t c = 0; c < channels; c++) scale[c] = m_data ? m_data[c] : M;
-  if (s0->out_buf >= 0 && s0->out_buf != k->root_buf) k->root_buf = s0->out_buf;
+  /* the kernel now stores stage 0's 8-bit values: into its buffer, sized for them (a post
+   * op such as a transpose reads that buffer with stage 0's type) */
+  if (s0->out_buf < 0) s0->out_buf = value_buf(L, s0->op->out[0]);
+  if (s0->out_buf < 0) return;
+  k->root_buf = s0->out_buf;
   k->rq.scale = scale;
   k->rq.out_zp = zp;
   k->rq.out_type = s0->dtype == KILN_U8 ? KILN_Q8_OUT_U8 : KILN_Q8_OUT_S8;
