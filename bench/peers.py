@@ -31,7 +31,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.dirname(sys.executable)
 DEFAULT_MODELS = ["deeplabv3_mobilenet_v2", "deeplabv3_mobilenet_v2_tf",
-                  "deeplabv3_mobilenet_v2_tf_int8", "mobilenet_v2", "resnet50",
+                  "deeplabv3_mobilenet_v2_tf_int8", "mobilenet_v2", "mobilenet_v2_int8", "resnet50",
                   "efficientnet_b0", "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
 
 # The flags DeepLabV3 users pass (nod-ai/iree-amd-aie#515), in this IREE version's spelling.
