@@ -267,13 +267,14 @@ def main():
         print(f"== {m}", flush=True)
         r = results[m] = {}
         r["ort"] = bench_ort(path, threads, a.runs)
+        old = {}
         if a.reuse_iree:
             with open(a.reuse_iree) as f:
                 old = json.load(f)["results"].get(m, {})
             for key in ("iree_default", "iree_deeplab"):
                 if key in old:
                     r[key] = dict(old[key], reused_from=a.reuse_iree)
-        elif not a.skip_iree:
+        if not a.skip_iree and not old:  # not reused (a model the earlier run did not have)
             with tempfile.TemporaryDirectory() as work:
                 r["iree_default"] = bench_iree(path, threads, a.runs, [], work)
                 r["iree_deeplab"] = bench_iree(path, threads, a.runs, IREE_DEEPLAB_FLAGS, work)
