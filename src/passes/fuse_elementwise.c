@@ -15,7 +15,8 @@
  * Not fused: a producer of an 8-bit integer tensor into a consumer of a wider integer
  * (the requantize of one integer conv into the zero-point subtraction of the next, see
  * quantize_convs.c): fused, the wide tensor would be what crosses memory, and the next
- * conv could no longer read its 8-bit input directly. */
+ * conv could no longer read its 8-bit input directly; nor an int32 -> 8-bit requantize
+ * into anything (widens_8bit). */
 #include <string.h>
 
 #include "passes.h"
@@ -176,9 +177,16 @@ static bool same_ranges(const Op *a, const Op *b) {
   return !memcmp(ra, rb, sizeof(int64_t) * (size_t)a->attrs.n_loops);
 }
 
+/* p -> c must stay two generics: p narrows to 8 bits and c widens again (an integer conv's
+ * requantize and the next conv's zero-point subtraction), or p requantizes an int32
+ * accumulator (the integer conv's epilogue, which the CPU backend runs inside the int8
+ * microkernel when it is a generic of its own; merged into a residual add it would run on
+ * the slower general evaluator). */
 static bool widens_8bit(const Op *p, const Op *c) {
   DType pt = p->out[0]->type.dtype, ct = c->n_out == 1 ? c->out[0]->type.dtype : KILN_F32;
-  return (pt == KILN_I8 || pt == KILN_U8) && (ct == KILN_I32 || ct == KILN_I64);
+  bool narrow = pt == KILN_I8 || pt == KILN_U8, from_i32 = false;
+  for (int i = 0; i < p->n_in; i++) from_i32 |= p->in[i]->type.dtype == KILN_I32;
+  return narrow && (ct == KILN_I32 || ct == KILN_I64 || from_i32);
 }
 
 /* Fuses c's operand k's producer into c; returns the fused op or NULL. */

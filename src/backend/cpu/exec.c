@@ -171,10 +171,14 @@ static void q8_im2col(const Kernel *k, const uint8_t *in, uint8_t *col, int64_t 
       for (size_t j = 0; j < s->kw; j++, dst += C) {
         ptrdiff_t ih = (ptrdiff_t)(oh * s->stride_h + i * s->dilation_h) - (ptrdiff_t)s->pad_top;
         ptrdiff_t iw = (ptrdiff_t)(ow * s->stride_w + j * s->dilation_w) - (ptrdiff_t)s->pad_left;
-        if (ih < 0 || iw < 0 || ih >= (ptrdiff_t)s->in_h || iw >= (ptrdiff_t)s->in_w)
+        bool pad = ih < 0 || iw < 0 || ih >= (ptrdiff_t)s->in_h || iw >= (ptrdiff_t)s->in_w;
+        const uint8_t *src = pad ? x : x + ((size_t)ih * s->in_w + (size_t)iw) * C;
+        if (C < 16) /* an image's 3 channels: a call per tap would cost more than the copy */
+          for (size_t c = 0; c < C; c++) dst[c] = pad ? (uint8_t)k->act.zp : src[c];
+        else if (pad)
           memset(dst, (int)(uint8_t)k->act.zp, C);
         else
-          memcpy(dst, x + ((size_t)ih * s->in_w + (size_t)iw) * C, C);
+          memcpy(dst, src, C);
       }
   }
 }
