@@ -57,12 +57,13 @@ def oracle():
 
 
 def ort_run(path_or_bytes, feeds):
-    """ONNX Runtime's outputs {name: array}, graph optimizations off (as oracle.py)."""
+    """ONNX Runtime's outputs {name: array}, with oracle.py's session options (graph
+    optimizations off for float models, on for QDQ models: ORT's int8 execution)."""
     ort = pytest.importorskip("onnxruntime")
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    opts.log_severity_level = 3
+    onnx = pytest.importorskip("onnx")
     src = str(path_or_bytes) if isinstance(path_or_bytes, Path) else path_or_bytes
+    model = onnx.load(src, load_external_data=False) if isinstance(src, str) else onnx.load_from_string(src)
+    opts = oracle().ort_options(model)
     sess = ort.InferenceSession(src, opts, providers=["CPUExecutionProvider"])
     return dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
 

@@ -16,8 +16,10 @@
  * moves above it onto the constants, where it folds into them at compile time.
  * Each rewrite moves a transpose one op further down; transposes that meet are merged by
  * canonicalize (inverse pairs vanish), the next conv's to-NHWC transpose included. The
- * pass repeats until no transpose can move; a transpose that still only feeds generics is
- * then folded into their indexing maps (they read the untransposed value). Guarantees:
+ * pass repeats until no transpose can move; a transpose that then follows a graph input
+ * through single-use unary elementwise generics moves onto the input (hoist_to_input),
+ * and one that still only feeds generics is folded into their indexing maps (they read
+ * the untransposed value). Guarantees:
  * values and types of the function results are unchanged; what remains are transposes at graph inputs/outputs or in front
  * of ops that do not commute (matmul, gather, reshapes that mix moved dims). */
 #include <string.h>
@@ -352,6 +354,46 @@ static bool fold_into_consumer_maps(Op *t) {
   return true;
 }
 
+/* ---- up to a graph input ------------------------------------------------------ */
+
+/* A single-use elementwise generic of one operand read with the identity map (an input
+ * quantize, a zero-point widening, a normalization by constants inlined in the body). */
+static bool unary_chain_link(const Op *g) {
+  return g && elementwise(g) && g->n_in == 1 && value_has_one_use(g->out[0]) &&
+         affine_is_identity(&g->attrs.maps[0], g->attrs.n_loops);
+}
+
+/* After sinking: a transpose that follows a graph input through such generics only (an
+ * NCHW model input quantized, then widened, before the first NHWC conv) moves onto the
+ * input, so it is a boundary transpose and the chain computes in the conv's layout. Done
+ * once, after the sinking loop, which would otherwise move it back down. */
+static bool hoist_to_input(Func *f, Op *t) {
+  Op *chain[16];
+  int n = 0;
+  const Value *v = t->in[0];
+  if (t->kind != KILN_OP_TRANSPOSE) return false;
+  while (v->def && n < 16 && unary_chain_link(v->def)) chain[n++] = v->def, v = v->def->in[0];
+  if (!n || v->def) return false; /* not a function argument at the top */
+  int rank = t->out[0]->type.rank;
+  TensorType tt = t->out[0]->type;
+  tt.dtype = v->type.dtype;
+  Value *x = transpose_to(f, (Value *)v, t->attrs.perm, &tt, chain[n - 1]);
+  for (int i = n - 1; i >= 0; i--) {
+    TensorType ot = t->out[0]->type;
+    ot.dtype = chain[i]->out[0]->type.dtype;
+    Op *now = op_new(f, KILN_OP_GENERIC, chain[i]->name, 1, &x, 1, &ot, chain[i]);
+    now->attrs = chain[i]->attrs;
+    now->attrs.maps = arena_alloc(&f->module->arena, 2 * sizeof(AffineMap));
+    KILN_ASSERT(now->attrs.maps);
+    now->attrs.maps[0] = now->attrs.maps[1] = affine_identity(rank);
+    x = now->out[0];
+  }
+  value_replace_uses(t->out[0], x);
+  op_erase(t);
+  for (int i = 0; i < n; i++) op_erase(chain[i]);
+  return true;
+}
+
 KilnStatus pass_propagate_transposes(Func *f, PassContext *ctx) {
   (void)ctx;
   for (bool changed = true; changed;) {
@@ -363,7 +405,7 @@ KilnStatus pass_propagate_transposes(Func *f, PassContext *ctx) {
   }
   for (Op *op = f->first, *next; op; op = next) {
     next = op->next;
-    fold_into_consumer_maps(op);
+    if (!hoist_to_input(f, op)) fold_into_consumer_maps(op);
   }
   return KILN_OK;
 }

@@ -118,15 +118,22 @@ def compare(name, got, want, scale=None):
     return ok
 
 
+def ort_options(model):
+    """The reference's session options: float models without graph optimizations (ORT's
+    plain kernels), QDQ models (an output made by a DequantizeLinear) with them (ORT's int8
+    execution, which the int8 comparison above is against)."""
+    opts = ort.SessionOptions()
+    if not any(dequant_scale(model, o.name) is not None for o in model.graph.output):
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    opts.log_severity_level = 3  # no warnings about unused initializers
+    return opts
+
+
 def main():
     kiln, path = sys.argv[1], sys.argv[2]
     model = onnx.load(path, load_external_data=False)
     feeds = make_inputs(model)
-    quantized = any(dequant_scale(model, o.name) is not None for o in model.graph.output)
-    opts = ort.SessionOptions()
-    if not quantized:  # float models: no fusion, ORT's plain kernels
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    opts.log_severity_level = 3  # no warnings about unused initializers
+    opts = ort_options(model)
     sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
     want = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
     ok = True
