@@ -1014,9 +1014,9 @@ static int match_requant(const Body *b, int root_arg, float *M, int *m_arg, int3
     bias = (int)y->imm_i, in = x;
   }
   double qlo = qt == KILN_I8 ? -128 : 0, qhi = qt == KILN_I8 ? 127 : 255;
+  if (!(z >= qlo && z <= qhi)) return -2; /* before any conversion: z may be 1e11 or NaN */
   *M = c, *zp = (int32_t)z;
-  bool ok = in->kind == BODY_ARG && in->imm_i == root_arg && lo == qlo && hi == qhi &&
-            z == *zp && z >= qlo && z <= qhi;
+  bool ok = in->kind == BODY_ARG && in->imm_i == root_arg && lo == qlo && hi == qhi && z == *zp;
   return ok ? bias : -2;
 }
 
