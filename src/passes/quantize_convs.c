@@ -290,8 +290,9 @@ static Value *requantize(Func *f, Value *acc, double M, Value *Mvec, int channel
  * not constant data). */
 static int32_t *weights_i32(const Value *w, const WeightQ *q) {
   const void *data = const_data_of(w);
-  int64_t n = type_numel(&w->type), per = q->n ? n / q->n : 1;
-  int32_t *out = data ? malloc(sizeof *out * (size_t)(n ? n : 1)) : NULL;
+  int64_t n = type_numel(&w->type), per = q->n ? n / q->n : 0;
+  if (per < 1 || per * q->n != n) return NULL; /* the channel axis must divide the weights */
+  int32_t *out = data ? malloc(sizeof *out * (size_t)n) : NULL;
   for (int64_t i = 0; out && i < n; i++)
     out[i] = (int32_t)(w->type.dtype == KILN_I8 ? ((const int8_t *)data)[i]
                                                 : ((const uint8_t *)data)[i]) - q->zp[i / per];
