@@ -300,27 +300,29 @@ static void convt_nhwc(const ConvGeom *g, const float *x, const float *w, const 
 /* ---- integer results ---------------------------------------------------------------- */
 
 /* An integer result (the i32 accumulation of a quantized conv, see quantize_convs.c) is
- * exact: operands staged as int32, products and sums in int64, the bias added, stored
- * wrapped to the result's width (linalg's semantics for integer convs). Padded taps are
+ * exact: operands staged as int32, each product exact in int64, sums wrapping modulo 2^64
+ * (unsigned: no overflow however large the operands), the bias added, stored wrapped to
+ * the result's width (linalg's semantics for integer convs). Padded taps are
  * skipped, i.e. the padding is 0. NHWC accumulates a row of output channels per pixel
  * (contiguous hwcf weight rows); NCHW, used only between passes, goes tap by tap. */
-static int64_t conv_int_at(const ConvGeom *g, const int32_t *x, const int32_t *w, int64_t n,
-                           int64_t f, int64_t oh, int64_t ow) {
-  int64_t Cg = g->C / g->G, c0 = f / (g->F / g->G) * Cg, acc = 0;
+static uint64_t conv_int_at(const ConvGeom *g, const int32_t *x, const int32_t *w, int64_t n,
+                            int64_t f, int64_t oh, int64_t ow) {
+  int64_t Cg = g->C / g->G, c0 = f / (g->F / g->G) * Cg;
+  uint64_t acc = 0;
   for (int64_t kh = 0; kh < g->KH; kh++) {
     int64_t ih = oh * g->sh - g->pt + kh * g->dh;
     for (int64_t kw = 0; ih >= 0 && ih < g->H && kw < g->KW; kw++) {
       int64_t iw = ow * g->sw - g->pl + kw * g->dw;
       for (int64_t c = 0; iw >= 0 && iw < g->W && c < Cg; c++)
-        acc += (int64_t)x[((n * g->C + c0 + c) * g->H + ih) * g->W + iw] *
-               w[((f * Cg + c) * g->KH + kh) * g->KW + kw];
+        acc += (uint64_t)((int64_t)x[((n * g->C + c0 + c) * g->H + ih) * g->W + iw] *
+                          w[((f * Cg + c) * g->KH + kh) * g->KW + kw]);
     }
   }
   return acc;
 }
 
 static void conv_int_nhwc_pixel(const ConvGeom *g, const int32_t *x, const int32_t *w,
-                                int64_t n, int64_t oh, int64_t ow, int64_t *acc) {
+                                int64_t n, int64_t oh, int64_t ow, uint64_t *acc) {
   int64_t Cg = g->C / g->G, Fg = g->F / g->G, F = g->F;
   for (int64_t kh = 0; kh < g->KH; kh++) {
     int64_t ih = oh * g->sh - g->pt + kh * g->dh;
@@ -331,9 +333,10 @@ static void conv_int_nhwc_pixel(const ConvGeom *g, const int32_t *x, const int32
       const int32_t *wp = w + (kh * g->KW + kw) * Cg * F;
       for (int64_t gi = 0; gi < g->G; gi++)
         for (int64_t c = 0; c < Cg; c++) {
-          int64_t xv = xp[gi * Cg + c], *ar = acc + gi * Fg;
+          int64_t xv = xp[gi * Cg + c];
+          uint64_t *ar = acc + gi * Fg;
           const int32_t *wr = wp + c * F + gi * Fg;
-          for (int64_t f = 0; f < Fg; f++) ar[f] += xv * wr[f];
+          for (int64_t f = 0; f < Fg; f++) ar[f] += (uint64_t)(xv * wr[f]);
         }
     }
   }
@@ -344,7 +347,7 @@ static KilnStatus conv_int(const Op *op, Tensor *const *in, Tensor *out, const C
   bool nchw = op->attrs.layout == LAYOUT_NCHW;
   DType yt = out->type.dtype;
   int32_t *x = i32_view(in[0]), *w = i32_view(in[1]), *b = op->n_in == 3 ? i32_view(in[2]) : NULL;
-  int64_t *acc = malloc(sizeof *acc * (size_t)g->F);
+  uint64_t *acc = malloc(sizeof *acc * (size_t)g->F);
   KilnStatus st = x && w && acc && (b || op->n_in == 2) ? KILN_OK
                 : diag_error(d, KILN_ERR_NOMEM, OPFMT ": out of memory", OPARG(op));
   for (int64_t n = 0; !st && n < g->N; n++)
@@ -359,7 +362,7 @@ static KilnStatus conv_int(const Op *op, Tensor *const *in, Tensor *out, const C
         for (int64_t f = 0; f < g->F; f++) {
           int64_t y = nchw ? ((n * g->F + f) * g->OH + oh) * g->OW + ow
                            : ((n * g->OH + oh) * g->OW + ow) * g->F + f;
-          scalar_store(out->data, yt, y, (Scalar){.i = scalar_wrap_int(acc[f] + (b ? b[f] : 0), yt)});
+          scalar_store(out->data, yt, y, (Scalar){.i = scalar_wrap_int((int64_t)(acc[f] + (uint64_t)(int64_t)(b ? b[f] : 0)), yt)});
         }
       }
   free(x), free(w), free(b), free(acc);

@@ -76,13 +76,13 @@ static void mm_run(const MMGeom *g, const float *a, const float *b, float *y, do
   }
 }
 
-/* Integer result (a quantized matmul's i32 accumulation): exact, int64 sums stored wrapped
- * to the result's width. */
+/* Integer result (a quantized matmul's i32 accumulation): exact products, sums wrapping
+ * modulo 2^64 (unsigned, no overflow), stored wrapped to the result's width. */
 static KilnStatus mm_int(const Op *op, const MMGeom *g, Tensor *const *in, Tensor *out, Diag *d) {
   DType yt = out->type.dtype;
   if (!dtype_is_int(in[0]->type.dtype) || !dtype_is_int(in[1]->type.dtype))
     return diag_error(d, KILN_ERR_INVALID, OPFMT ": integer result from float operands", OPARG(op));
-  int64_t *acc = malloc(sizeof *acc * (size_t)(g->N ? g->N : 1));
+  uint64_t *acc = malloc(sizeof *acc * (size_t)(g->N ? g->N : 1)); /* wraps mod 2^64 */
   int32_t *a = i32_view(in[0]), *b = i32_view(in[1]);
   if (!acc || !a || !b) {
     free(acc), free(a), free(b);
@@ -100,10 +100,10 @@ static KilnStatus mm_int(const Op *op, const MMGeom *g, Tensor *const *in, Tenso
       for (int64_t k = 0; k < g->K; k++) {
         int64_t av = a[ao + i * g->K + k];
         const int32_t *br = b + bo + k * g->N;
-        for (int64_t j = 0; j < g->N; j++) acc[j] += av * br[j];
+        for (int64_t j = 0; j < g->N; j++) acc[j] += (uint64_t)(av * br[j]);
       }
       for (int64_t j = 0; j < g->N; j++)
-        scalar_store(out->data, yt, (bi * g->M + i) * g->N + j, (Scalar){.i = scalar_wrap_int(acc[j], yt)});
+        scalar_store(out->data, yt, (bi * g->M + i) * g->N + j, (Scalar){.i = scalar_wrap_int((int64_t)acc[j], yt)});
     }
   }
   free(acc), free(a), free(b);
