@@ -64,14 +64,21 @@ static void gemm(const MMGeom *g, const float *a, const float *b, float *y, doub
   }
 }
 
+/* Element offsets of batch bi's A and B matrices (broadcast batch dims stride 0). */
+static void batch_offsets(const MMGeom *g, int64_t bi, int64_t *ao, int64_t *bo) {
+  int64_t rest = bi;
+  *ao = *bo = 0;
+  for (int i = g->ob - 1; i >= 0; i--) {
+    int64_t idx = rest % g->bdims[i];
+    rest /= g->bdims[i];
+    *ao += idx * g->as[i], *bo += idx * g->bs[i];
+  }
+}
+
 static void mm_run(const MMGeom *g, const float *a, const float *b, float *y, double *acc) {
   for (int64_t bi = 0; bi < g->batch; bi++) {
-    int64_t ao = 0, bo = 0, rest = bi;
-    for (int i = g->ob - 1; i >= 0; i--) {
-      int64_t idx = rest % g->bdims[i];
-      rest /= g->bdims[i];
-      ao += idx * g->as[i], bo += idx * g->bs[i];
-    }
+    int64_t ao, bo;
+    batch_offsets(g, bi, &ao, &bo);
     gemm(g, a + ao, b + bo, y + bi * g->M * g->N, acc);
   }
 }
@@ -89,12 +96,8 @@ static KilnStatus mm_int(const Op *op, const MMGeom *g, Tensor *const *in, Tenso
     return diag_error(d, KILN_ERR_NOMEM, OPFMT ": out of memory", OPARG(op));
   }
   for (int64_t bi = 0; bi < g->batch; bi++) {
-    int64_t ao = 0, bo = 0, rest = bi;
-    for (int i = g->ob - 1; i >= 0; i--) {
-      int64_t idx = rest % g->bdims[i];
-      rest /= g->bdims[i];
-      ao += idx * g->as[i], bo += idx * g->bs[i];
-    }
+    int64_t ao, bo;
+    batch_offsets(g, bi, &ao, &bo);
     for (int64_t i = 0; i < g->M; i++) {
       memset(acc, 0, sizeof *acc * (size_t)g->N);
       for (int64_t k = 0; k < g->K; k++) {

@@ -82,6 +82,12 @@ static void trace_chunk(const ChunkCtx *x, int64_t t0) {
   slot[1] = now_ns();
 }
 
+/* Chunk c's rows [r0, r1) of a row-chunked root. */
+static void chunk_rows(const Kernel *k, size_t c, int64_t *r0, int64_t *r1) {
+  *r0 = (int64_t)c * k->rows_per_chunk;
+  *r1 = *r0 + k->rows_per_chunk < k->M ? *r0 + k->rows_per_chunk : k->M;
+}
+
 /* Column-panel chunk of a GEMM with few rows: all M tiles of panels [j0, j1), then the
  * epilogue on each row's slice of those columns. */
 static void gemm_column_chunk(const ChunkCtx *x, size_t c) {
@@ -109,8 +115,8 @@ static void gemm_chunk(void *ctx, size_t c) {
     if (t0) trace_chunk(x, t0);
     return;
   }
-  int64_t r0 = (int64_t)c * k->rows_per_chunk;
-  int64_t r1 = r0 + k->rows_per_chunk < k->M ? r0 + k->rows_per_chunk : k->M;
+  int64_t r0, r1;
+  chunk_rows(k, c, &r0, &r1);
   const float *a = (const float *)x->bufs[k->in_buf[0]] + r0 * k->K;
   float *out = (float *)x->bufs[k->root_buf] + r0 * k->N;
   struct kiln_f32_gemm_params gp = {{NULL, k->ep_lo, k->ep_hi}, 0};
@@ -141,19 +147,22 @@ static void dwconv_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
+/* Rows [r0, r1) of an int8 GEMM whose A is `a` (row 0, K bytes a row), then the epilogue. */
+static void q8_gemm_rows(const ChunkCtx *x, const uint8_t *a, int64_t r0, int64_t r1) {
+  const Kernel *k = x->k;
+  size_t osize = kiln_q8_out_size(k->rq.out_type), rows = (size_t)(r1 - r0);
+  kiln_q8_gemm(rows, (size_t)k->N, (size_t)k->K, a + r0 * k->K, (size_t)k->K, k->q8_weights,
+               x->bufs[k->root_buf] + (size_t)(r0 * k->N) * osize, (size_t)k->N, &k->rq, k->uk,
+               0, kiln_q8_gemm_tile_count(rows, (size_t)k->N, k->uk));
+  if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
+}
+
 /* Rows of an int8 GEMM (quantize_convs.c's integer 1x1 convs) + epilogue. */
 static void q8_gemm_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
-  const Kernel *k = x->k;
-  int64_t t0 = x->p->trace ? now_ns() : 0;
-  int64_t r0 = (int64_t)c * k->rows_per_chunk;
-  int64_t r1 = r0 + k->rows_per_chunk < k->M ? r0 + k->rows_per_chunk : k->M;
-  size_t osize = kiln_q8_out_size(k->rq.out_type), rows = (size_t)(r1 - r0);
-  const uint8_t *a = x->bufs[k->in_buf[0]] + r0 * k->K;
-  uint8_t *out = x->bufs[k->root_buf] + (size_t)(r0 * k->N) * osize;
-  kiln_q8_gemm(rows, (size_t)k->N, (size_t)k->K, a, (size_t)k->K, k->q8_weights, out,
-               (size_t)k->N, &k->rq, k->uk, 0, kiln_q8_gemm_tile_count(rows, (size_t)k->N, k->uk));
-  if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
+  int64_t t0 = x->p->trace ? now_ns() : 0, r0, r1;
+  chunk_rows(x->k, c, &r0, &r1);
+  q8_gemm_rows(x, x->bufs[x->k->in_buf[0]], r0, r1);
   if (t0) trace_chunk(x, t0);
 }
 
@@ -186,17 +195,10 @@ static void q8_im2col(const Kernel *k, const uint8_t *in, uint8_t *col, int64_t 
 /* Rows of an int8 KxK conv: im2col of the chunk's pixels, then the int8 GEMM on them. */
 static void q8_conv_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
-  const Kernel *k = x->k;
-  int64_t t0 = x->p->trace ? now_ns() : 0;
-  int64_t r0 = (int64_t)c * k->rows_per_chunk;
-  int64_t r1 = r0 + k->rows_per_chunk < k->M ? r0 + k->rows_per_chunk : k->M;
-  size_t osize = kiln_q8_out_size(k->rq.out_type), rows = (size_t)(r1 - r0);
-  uint8_t *col = x->bufs[k->im2col_buf];
-  q8_im2col(k, x->bufs[k->in_buf[0]], col, r0, r1);
-  kiln_q8_gemm(rows, (size_t)k->N, (size_t)k->K, col + r0 * k->K, (size_t)k->K, k->q8_weights,
-               x->bufs[k->root_buf] + (size_t)(r0 * k->N) * osize, (size_t)k->N, &k->rq, k->uk,
-               0, kiln_q8_gemm_tile_count(rows, (size_t)k->N, k->uk));
-  if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
+  int64_t t0 = x->p->trace ? now_ns() : 0, r0, r1;
+  chunk_rows(x->k, c, &r0, &r1);
+  q8_im2col(x->k, x->bufs[x->k->in_buf[0]], x->bufs[x->k->im2col_buf], r0, r1);
+  q8_gemm_rows(x, x->bufs[x->k->im2col_buf], r0, r1);
   if (t0) trace_chunk(x, t0);
 }
 

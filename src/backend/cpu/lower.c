@@ -717,6 +717,28 @@ static int root_operand(const Fusion *F, const Stage *s) {
   return r;
 }
 
+/* Stage 0 now runs in the microkernel, which stores its value (of dtype t) into the root
+ * buffer: later stages read it there, and the stage list loses its first entry. */
+static void drop_peeled_stage(Kernel *k, DType t) {
+  for (int s = 1; s < k->n_stages; s++) {
+    Stage *st = &k->stages[s];
+    for (int i = 0; i < st->n_in; i++) {
+      StageOperand *so = &st->in[i];
+      if (so->value > 0) {
+        so->value--;
+      } else if (so->value == 0) { /* identity read of the root buffer */
+        int64_t stride = 1;
+        so->value = -1, so->buf = k->root_buf, so->dtype = t, so->base = 0;
+        memset(so->stride, 0, sizeof so->stride);
+        for (int l = st->rank - 1; l >= 0; l--) so->stride[l] = stride, stride *= st->dims[l];
+      }
+    }
+  }
+  memmove(k->stages, k->stages + 1, sizeof *k->stages * (size_t)(k->n_stages - 1));
+  k->n_stages--;
+  k->peeled = 1;
+}
+
 /* Stage 0 of a GEMM or depthwise kernel that is clamp(root [+ channel bias]) moves into the
  * microkernel, which applies it to each tile in registers; later stages read its value
  * from the root's buffer. */
@@ -740,23 +762,7 @@ static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
   }
   k->ep_bias_buf = bias_arg >= 0 ? s0->in[bias_arg].buf : -1;
   k->ep_lo = lo, k->ep_hi = hi;
-  for (int s = 1; s < k->n_stages; s++) {
-    Stage *st = &k->stages[s];
-    for (int i = 0; i < st->n_in; i++) {
-      StageOperand *so = &st->in[i];
-      if (so->value > 0) {
-        so->value--;
-      } else if (so->value == 0) { /* identity read of the root buffer */
-        int64_t stride = 1;
-        so->value = -1, so->buf = k->root_buf, so->dtype = KILN_F32, so->base = 0;
-        memset(so->stride, 0, sizeof so->stride);
-        for (int l = st->rank - 1; l >= 0; l--) so->stride[l] = stride, stride *= st->dims[l];
-      }
-    }
-  }
-  memmove(k->stages, k->stages + 1, sizeof *k->stages * (size_t)(k->n_stages - 1));
-  k->n_stages--;
-  k->peeled = 1;
+  drop_peeled_stage(k, KILN_F32);
 }
 
 /* Whether v (defined in the piece) is read after it: by a later op of the region or as a
@@ -1054,23 +1060,7 @@ static void peel_requant(Lower *L, Kernel *k, const Fusion *F) {
   k->rq.out_zp = zp;
   k->rq.out_type = s0->dtype == KILN_U8 ? KILN_Q8_OUT_U8 : KILN_Q8_OUT_S8;
   if (bias_data) k->rq.acc_bias = bias_data;
-  for (int s = 1; s < k->n_stages; s++) {
-    Stage *st = &k->stages[s];
-    for (int i = 0; i < st->n_in; i++) {
-      StageOperand *so = &st->in[i];
-      if (so->value > 0) {
-        so->value--;
-      } else if (so->value == 0) { /* identity read of the root buffer */
-        int64_t stride = 1;
-        so->value = -1, so->buf = k->root_buf, so->dtype = s0->dtype, so->base = 0;
-        memset(so->stride, 0, sizeof so->stride);
-        for (int l = st->rank - 1; l >= 0; l--) so->stride[l] = stride, stride *= st->dims[l];
-      }
-    }
-  }
-  memmove(k->stages, k->stages + 1, sizeof *k->stages * (size_t)(k->n_stages - 1));
-  k->n_stages--;
-  k->peeled = 1;
+  drop_peeled_stage(k, s0->dtype);
 }
 
 /* The int8 root reads its 8-bit input through a transpose: a permute kernel of the
