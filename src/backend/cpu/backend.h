@@ -54,7 +54,7 @@ typedef enum {
   KERNEL_REF,           /* one op on the reference executor */
   KERNEL_COPY,          /* memcpy of one buffer into another (results that alias) */
   KERNEL_FUSED,         /* root (optional) + epilogue program */
-  KERNEL_PERMUTE,       /* transpose of 8-bit data (an int8 root's transposed input), op = the transpose */
+  KERNEL_PERMUTE,       /* a transpose (op), or an int8 root's transposed 8-bit input */
 } KernelKind;
 
 typedef enum {
@@ -82,6 +82,7 @@ typedef struct Stage {
   StageOperand *in;
   DType dtype;                /* of its result */
   int out_buf;                /* buffer it stores to when the region yields it, or -1 */
+  const uint8_t *lut;         /* 8-bit operands and result: the body tabulated (epilogue_lut) */
 } Stage;
 
 typedef struct Kernel {
@@ -208,5 +209,9 @@ void cpu_plan_memory(CpuProgram *p);
 void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end);
 /* Whether a generic can be an epilogue stage at all (body ops and dtypes it handles). */
 bool epilogue_supports(const Op *generic);
+/* For a stage of one or two 8-bit operands and an 8-bit result: its body evaluated on
+ * every operand combination (256 or 65536 bytes, from mem), which epilogue_run then reads
+ * instead of evaluating the body. NULL when the stage does not qualify (or no memory). */
+const uint8_t *epilogue_lut(const Stage *s, Arena *mem);
 
 #endif

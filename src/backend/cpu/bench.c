@@ -102,7 +102,7 @@ static void kernel_desc(const Kernel *k, char *buf, size_t n) {
     [ROOT_Q8DWCONV3X3] = "q8dwconv3x3", [ROOT_Q8CONV] = "q8conv",
     [ROOT_RESIZE8] = "resize8"};
   if (k->kind == KERNEL_COPY) snprintf(buf, n, "copy");
-  else if (k->kind == KERNEL_PERMUTE) snprintf(buf, n, "transpose8");
+  else if (k->kind == KERNEL_PERMUTE) snprintf(buf, n, "transpose");
   else if (k->kind == KERNEL_REF) snprintf(buf, n, "ref %s", op_kind_name(k->op->kind));
   else if (k->root == ROOT_REF) snprintf(buf, n, "ref %s+%d", op_kind_name(k->op->kind), k->n_stages);
   else if (k->uk) snprintf(buf, n, "%s %s+%d", roots[k->root], k->uk->name, k->n_stages);

@@ -7,7 +7,12 @@
  * and are stored only when the dispatch yields them. Semantics follow interp_body.c,
  * except that f32 instructions compute in f32 (the reference computes in double and
  * rounds each result to f32: the same for + - * / sqrt, within an ulp for exp, tanh...).
- * Integers live in int64 lanes, wrapped to their dtype after every instruction. */
+ * Integers live in int64 lanes, wrapped to their dtype after every instruction.
+ *
+ * A stage whose operands and result are all 8-bit (the int8 models' residual adds,
+ * Q(DQ(a) + DQ(b)), and their requantizing data movement) is a function of at most 16
+ * bits: lowering tabulates it once with this same evaluator (epilogue_lut), and runs read
+ * the table, so the result is the evaluator's bit for bit. */
 #include <math.h>
 #include <string.h>
 
@@ -322,7 +327,82 @@ static int run_length(const Kernel *k, const bool *linear, int64_t e, int64_t en
   return (int)n;
 }
 
+static bool is_8bit(DType t) { return t == KILN_U8 || t == KILN_I8; }
+
+/* Lane value of byte b as an operand of dtype t (what load() makes of it). */
+static int64_t byte_value(uint8_t b, DType t) { return t == KILN_I8 ? (int8_t)b : b; }
+
+/* Tables of two operands cost 65536 evaluations to build: worth it from this many
+ * elements on (about what one evaluated run over the stage costs). */
+enum { LUT2_MIN_ELEMS = 4096 };
+
+const uint8_t *epilogue_lut(const Stage *s, Arena *mem) {
+  int64_t numel = 1;
+  for (int l = 0; l < s->rank; l++) numel *= s->dims[l];
+  if (s->n_in < 1 || s->n_in > 2 || !is_8bit(s->dtype) ||
+      (s->n_in == 2 && numel < LUT2_MIN_ELEMS))
+    return NULL;
+  for (int i = 0; i < s->n_in; i++)
+    if (!is_8bit(s->in[i].dtype)) return NULL;
+  int size = s->n_in == 1 ? 256 : 65536;
+  uint8_t *lut = arena_alloc(mem, (size_t)size);
+  if (!lut) return NULL;
+  static const Lanes zeros;
+  Lanes ops[2], vals[MAX_INSTS];
+  const Lanes *v[MAX_INSTS], *arg[3] = {&ops[0], &ops[1], &zeros};
+  arg[s->n_in] = &zeros; /* the output block argument reads 0, as in epilogue_run */
+  for (int t = 0; t < size; t += RUN) {
+    for (int j = 0; j < RUN; j++) { /* index = operand 0's byte | operand 1's byte << 8 */
+      ops[0].i[j] = byte_value((uint8_t)(t + j), s->in[0].dtype);
+      if (s->n_in == 2) ops[1].i[j] = byte_value((uint8_t)((t + j) >> 8), s->in[1].dtype);
+    }
+    const Lanes *r = eval_body(&s->op->attrs.body, arg, vals, v, RUN);
+    for (int j = 0; j < RUN; j++) lut[t + j] = (uint8_t)r->i[j];
+  }
+  return lut;
+}
+
+/* Whether operand so is read at the stage's element index (C-order strides, offset 0). */
+static bool reads_element_index(const Stage *st, const StageOperand *so) {
+  if (so->value >= 0 || so->base != 0) return false;
+  int64_t stride = 1;
+  for (int l = st->rank - 1; l >= 0; l--) {
+    if (so->stride[l] != stride && st->dims[l] != 1) return false;
+    stride *= st->dims[l];
+  }
+  return true;
+}
+
+/* The whole kernel is one tabulated stage reading its buffers at the element index and
+ * storing its result: a byte loop. */
+static bool run_lut_only(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end) {
+  const Stage *st = &k->stages[0];
+  if (k->n_stages != 1 || !st->lut || st->out_buf < 0) return false;
+  for (int i = 0; i < st->n_in; i++)
+    if (!reads_element_index(st, &st->in[i])) return false;
+  const uint8_t *a = bufs[st->in[0].buf], *lut = st->lut;
+  uint8_t *out = bufs[st->out_buf];
+  if (st->n_in == 1) {
+    for (int64_t e = begin; e < end; e++) out[e] = lut[a[e]];
+  } else {
+    const uint8_t *b = bufs[st->in[1].buf];
+    for (int64_t e = begin; e < end; e++) out[e] = lut[a[e] | (unsigned)b[e] << 8];
+  }
+  return true;
+}
+
+/* A tabulated stage's result lanes from its operands' lanes. */
+static const Lanes *lut_lanes(const Stage *st, const Lanes *const *arg, Lanes *r, int n) {
+  for (int j = 0; j < n; j++) {
+    unsigned idx = (uint8_t)arg[0]->i[j];
+    if (st->n_in == 2) idx |= (unsigned)(uint8_t)arg[1]->i[j] << 8;
+    r->i[j] = byte_value(st->lut[idx], st->dtype);
+  }
+  return r;
+}
+
 void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end) {
+  if (run_lut_only(k, bufs, begin, end)) return;
   static const Lanes zeros;
   Lanes vals[MAX_INSTS];
   Lanes operands[KILN_MAX_OPERANDS];
@@ -355,7 +435,8 @@ void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t 
         arg[i] = &operands[i];
       }
       arg[st->n_in] = &zeros; /* the output block argument of a parallel generic reads 0 */
-      const Lanes *r = eval_body(&st->op->attrs.body, arg, vals, v, n);
+      const Lanes *r = st->lut ? lut_lanes(st, arg, &vals[0], n)
+                               : eval_body(&st->op->attrs.body, arg, vals, v, n);
       if (s + 1 < k->n_stages) { /* later stages may read it; vals is reused */
         memcpy(&stage_lanes[s], r, sizeof *r);
         r = &stage_lanes[s];

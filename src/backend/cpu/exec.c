@@ -166,29 +166,44 @@ static void q8_gemm_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
+/* One kernel row of taps (kw taps of C bytes) of output pixel column ow at input row ih,
+ * a tap in the padding as the input zero point (so that x - zp = 0, the padding of the
+ * dequantized conv). Undilated rows inside the image are one contiguous copy. */
+static void q8_im2col_taps(const Kernel *k, const uint8_t *x, ptrdiff_t ih, size_t ow,
+                           uint8_t *dst) {
+  const struct kiln_f32_conv_shape *s = &k->conv;
+  size_t C = s->in_c, row = s->kw * C;
+  uint8_t zp = (uint8_t)k->act.zp;
+  ptrdiff_t iw0 = (ptrdiff_t)(ow * s->stride_w) - (ptrdiff_t)s->pad_left;
+  if (ih < 0 || ih >= (ptrdiff_t)s->in_h) {
+    memset(dst, zp, row);
+    return;
+  }
+  const uint8_t *src = x + (size_t)ih * s->in_w * C;
+  if (s->dilation_w == 1 && iw0 >= 0 && iw0 + (ptrdiff_t)s->kw <= (ptrdiff_t)s->in_w) {
+    memcpy(dst, src + (size_t)iw0 * C, row);
+    return;
+  }
+  for (size_t j = 0; j < s->kw; j++, dst += C) {
+    ptrdiff_t iw = iw0 + (ptrdiff_t)(j * s->dilation_w);
+    if (iw < 0 || iw >= (ptrdiff_t)s->in_w) memset(dst, zp, C);
+    else memcpy(dst, src + (size_t)iw * C, C);
+  }
+}
+
 /* Gathers the rows (output pixels) [r0, r1) of an int8 KxK conv's im2col matrix: per
- * pixel the KH x KW x C input taps, a tap in the padding as the input zero point (so that
- * x - zp = 0, the padding of the dequantized conv). */
+ * pixel the KH x KW x C input taps. */
 static void q8_im2col(const Kernel *k, const uint8_t *in, uint8_t *col, int64_t r0, int64_t r1) {
   const struct kiln_f32_conv_shape *s = &k->conv;
-  size_t C = s->in_c, pixels = s->out_h * s->out_w;
+  size_t C = s->in_c, pixels = s->out_h * s->out_w, row = s->kw * C;
+  size_t img = (size_t)r0 / pixels, p = (size_t)r0 % pixels, oh = p / s->out_w, ow = p % s->out_w;
   for (int64_t r = r0; r < r1; r++) {
-    size_t img = (size_t)r / pixels, p = (size_t)r % pixels, oh = p / s->out_w, ow = p % s->out_w;
     const uint8_t *x = in + img * s->in_h * s->in_w * C;
     uint8_t *dst = col + (size_t)r * (size_t)k->K;
-    for (size_t i = 0; i < s->kh; i++)
-      for (size_t j = 0; j < s->kw; j++, dst += C) {
-        ptrdiff_t ih = (ptrdiff_t)(oh * s->stride_h + i * s->dilation_h) - (ptrdiff_t)s->pad_top;
-        ptrdiff_t iw = (ptrdiff_t)(ow * s->stride_w + j * s->dilation_w) - (ptrdiff_t)s->pad_left;
-        bool pad = ih < 0 || iw < 0 || ih >= (ptrdiff_t)s->in_h || iw >= (ptrdiff_t)s->in_w;
-        const uint8_t *src = pad ? x : x + ((size_t)ih * s->in_w + (size_t)iw) * C;
-        if (C < 16) /* an image's 3 channels: a call per tap would cost more than the copy */
-          for (size_t c = 0; c < C; c++) dst[c] = pad ? (uint8_t)k->act.zp : src[c];
-        else if (pad)
-          memset(dst, (int)(uint8_t)k->act.zp, C);
-        else
-          memcpy(dst, src, C);
-      }
+    for (size_t i = 0; i < s->kh; i++, dst += row)
+      q8_im2col_taps(k, x, (ptrdiff_t)(oh * s->stride_h + i * s->dilation_h) - (ptrdiff_t)s->pad_top,
+                     ow, dst);
+    if (++ow == s->out_w && (ow = 0, ++oh == s->out_h)) oh = 0, img++;
   }
 }
 
@@ -425,17 +440,31 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
   return KILN_OK;
 }
 
-/* Transpose of a 1-byte-element tensor: out[i] = in[source of i] (op: the transpose). */
-static void permute_8bit(const Op *t, const uint8_t *in, uint8_t *out) {
+/* Transpose: out[i] = in[source of i] (op: the transpose; elements of 1, 2, 4 or 8 bytes).
+ * The two innermost output dims are plain loops with their source strides (an NCHW ->
+ * NHWC image: pixels along a row, channels within a pixel); an odometer steps the rest. */
+#define PERMUTE_ROWS(T)                                                                    \
+  for (int64_t i = 0; i < d2; i++)                                                         \
+    for (int64_t j = 0; j < d1; j++)                                                       \
+      ((T *)out)[e++] = ((const T *)in)[off + i * s2 + j * s1];
+static void permute(const Op *t, const uint8_t *in, uint8_t *out) {
   const TensorType *x = &t->in[0]->type, *y = &t->out[0]->type;
   int rank = y->rank;
+  size_t size = dtype_size(y->dtype);
   int64_t in_stride[KILN_MAX_RANK], stride[KILN_MAX_RANK], idx[KILN_MAX_RANK] = {0}, s = 1;
   for (int i = rank - 1; i >= 0; i--) in_stride[i] = s, s *= x->dims[i];
   for (int i = 0; i < rank; i++) stride[i] = in_stride[t->attrs.perm[i]];
-  int64_t off = 0, n = type_numel(y);
-  for (int64_t e = 0; e < n; e++) {
-    out[e] = in[off];
-    for (int i = rank - 1; i >= 0; i--) { /* next index in C order, source offset along */
+  int64_t d1 = rank >= 1 ? y->dims[rank - 1] : 1, s1 = rank >= 1 ? stride[rank - 1] : 0;
+  int64_t d2 = rank >= 2 ? y->dims[rank - 2] : 1, s2 = rank >= 2 ? stride[rank - 2] : 0;
+  int64_t n = type_numel(y), off = 0;
+  for (int64_t e = 0; e < n;) {
+    switch (size) {
+    case 1: PERMUTE_ROWS(uint8_t) break;
+    case 2: PERMUTE_ROWS(uint16_t) break;
+    case 4: PERMUTE_ROWS(uint32_t) break;
+    default: PERMUTE_ROWS(uint64_t) break;
+    }
+    for (int i = rank - 3; i >= 0; i--) { /* next outer index, source offset along */
       off += stride[i];
       if (++idx[i] < y->dims[i]) break;
       off -= stride[i] * y->dims[i];
@@ -443,6 +472,7 @@ static void permute_8bit(const Op *t, const uint8_t *in, uint8_t *out) {
     }
   }
 }
+#undef PERMUTE_ROWS
 
 static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
   ChunkCtx ctx = {k, p->buf_addr, p, (int)(k - p->kernels)};
@@ -455,7 +485,7 @@ static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
             (size_t)p->bufs[k->out_buf[0]].nbytes);
     break;
   case KERNEL_FUSED: return run_fused(p, k, d);
-  case KERNEL_PERMUTE: permute_8bit(k->op, p->buf_addr[k->in_buf[0]], p->buf_addr[k->out_buf[0]]); break;
+  case KERNEL_PERMUTE: permute(k->op, p->buf_addr[k->in_buf[0]], p->buf_addr[k->out_buf[0]]); break;
   }
   if (t0 && !st) trace_chunk(&ctx, t0);
   return st;

@@ -160,7 +160,10 @@ static KilnStatus lower_op_ref(Lower *L, const Op *op) {
     L->buf_of[op->out[0]->id] = b;
     return KILN_OK;
   }
-  Kernel *k = add_kernel(L, KERNEL_REF, op);
+  size_t esize = op->n_out ? dtype_size(op->out[0]->type.dtype) : 0;
+  bool permute = op->kind == KILN_OP_TRANSPOSE &&
+                 (esize == 1 || esize == 2 || esize == 4 || esize == 8);
+  Kernel *k = add_kernel(L, permute ? KERNEL_PERMUTE : KERNEL_REF, op);
   if (!k) return nomem(L);
   k->n_in = op->n_in, k->n_out = op->n_out;
   k->in_buf = arena_alloc(&L->p->mem, sizeof(int) * (size_t)(op->n_in + op->n_out + 1));
@@ -331,6 +334,11 @@ static bool elementwise_ok(const Op *op) {
 
 static void chunk_elements(Lower *L, Kernel *k);
 
+/* Tables for the stages that qualify (epilogue_lut), once the stages are final. */
+static void tabulate_stages(Lower *L, Kernel *k) {
+  for (int s = 0; s < k->n_stages; s++) k->stages[s].lut = epilogue_lut(&k->stages[s], &L->p->mem);
+}
+
 static KilnStatus lower_elementwise(Lower *L, const Op *op) {
   Kernel *k = add_kernel(L, KERNEL_FUSED, NULL);
   Stage *s = k ? arena_alloc(&L->p->mem, sizeof *s) : NULL;
@@ -353,6 +361,7 @@ static KilnStatus lower_elementwise(Lower *L, const Op *op) {
   k->stages = s, k->n_stages = 1;
   k->root = ROOT_NONE;
   k->numel = type_numel(t);
+  tabulate_stages(L, k);
   chunk_elements(L, k);
   return KILN_OK;
 }
@@ -1123,6 +1132,7 @@ static KilnStatus lower_fused(Lower *L, Fusion *F) {
     if (!root_needed_after(F, false)) /* else the raw root is read */
       q8 ? peel_requant(L, k, F) : peel_bias_clamp(L, k, F);
   }
+  tabulate_stages(L, k);
   st = publish_results(L, F, k);
   for (const Op *op = F->first; op != F->end && !st; op = op->next)
     if (F->is_post[op->out[0]->id]) st = lower_op(L, op);

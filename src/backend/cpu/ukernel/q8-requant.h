@@ -16,6 +16,19 @@
 #include <math.h>
 #include <string.h>
 
+/* The vector versions skip the steps that cannot change a value: the division when
+ * out_scale is 1 (x / 1 is x, NaN included) and the f clamp when min/max are infinite (a
+ * NaN f would become min = -inf there and then lo; without the clamp the q clamp, whose
+ * max_ps returns its second operand for NaN, makes it lo too). The int8 QDQ epilogues
+ * (scale M, out_scale 1, no clamp) are the common case, and vdivps is their costliest
+ * instruction. */
+static inline int kiln_q8_needs_div(const struct kiln_q8_requant *rq) {
+  return rq->out_scale != 1.0f;
+}
+static inline int kiln_q8_needs_clamp(const struct kiln_q8_requant *rq) {
+  return rq->min != -INFINITY || rq->max != INFINITY;
+}
+
 /* Float bounds of q = f / out_scale before rounding: [qmin - zp, qmax - zp]. */
 static inline void kiln_q8_qbounds(const struct kiln_q8_requant *rq, float *lo, float *hi) {
   const int32_t qmin = rq->out_type == KILN_Q8_OUT_S8 ? -128 : 0;
@@ -43,7 +56,7 @@ static inline void kiln_q8_requant_store1(int32_t acc, size_t col,
     ((float *)c)[idx] = f;
     return;
   }
-  float q = f / rq->out_scale;
+  float q = rq->out_scale == 1.0f ? f : f / rq->out_scale;
   q = q > lo ? q : lo;
   q = q < hi ? q : hi;
   const int32_t y = (int32_t)nearbyintf(q) + rq->out_zp;
@@ -60,6 +73,7 @@ static inline void kiln_q8_requant_store1(int32_t acc, size_t col,
 struct kiln_q8_rq256 {
   __m256 min, max, div, lo, hi;
   __m256i zp;
+  int divide, clamp; /* kiln_q8_needs_div / kiln_q8_needs_clamp */
 };
 
 static inline struct kiln_q8_rq256 kiln_q8_rq256_init(const struct kiln_q8_requant *rq) {
@@ -68,7 +82,8 @@ static inline struct kiln_q8_rq256 kiln_q8_rq256_init(const struct kiln_q8_requa
   const struct kiln_q8_rq256 v = {
       .min = _mm256_set1_ps(rq->min), .max = _mm256_set1_ps(rq->max),
       .div = _mm256_set1_ps(rq->out_scale), .lo = _mm256_set1_ps(lo),
-      .hi = _mm256_set1_ps(hi), .zp = _mm256_set1_epi32(rq->out_zp)};
+      .hi = _mm256_set1_ps(hi), .zp = _mm256_set1_epi32(rq->out_zp),
+      .divide = kiln_q8_needs_div(rq), .clamp = kiln_q8_needs_clamp(rq)};
   return v;
 }
 
@@ -94,7 +109,8 @@ static inline void kiln_q8_requant_store8(__m256i acc, size_t col, size_t n, __m
   if (rq->bias)
     f = _mm256_add_ps(f, n == 8 ? _mm256_loadu_ps(rq->bias + col)
                                 : _mm256_maskload_ps(rq->bias + col, mask));
-  f = _mm256_min_ps(_mm256_max_ps(f, v->min), v->max);
+  if (v->clamp)
+    f = _mm256_min_ps(_mm256_max_ps(f, v->min), v->max);
   if (rq->out_type == KILN_Q8_OUT_F32) {
     if (n == 8)
       _mm256_storeu_ps((float *)c + idx, f);
@@ -102,7 +118,7 @@ static inline void kiln_q8_requant_store8(__m256i acc, size_t col, size_t n, __m
       _mm256_maskstore_ps((float *)c + idx, mask, f);
     return;
   }
-  __m256 q = _mm256_div_ps(f, v->div);
+  __m256 q = v->divide ? _mm256_div_ps(f, v->div) : f;
   q = _mm256_min_ps(_mm256_max_ps(q, v->lo), v->hi);
   const __m256i y = _mm256_add_epi32(_mm256_cvtps_epi32(q), v->zp); /* in range: exact packs */
   const __m128i y16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
@@ -124,6 +140,7 @@ static inline void kiln_q8_requant_store8(__m256i acc, size_t col, size_t n, __m
 struct kiln_q8_rq512 {
   __m512 min, max, div, lo, hi;
   __m512i zp;
+  int divide, clamp; /* kiln_q8_needs_div / kiln_q8_needs_clamp */
 };
 
 static inline struct kiln_q8_rq512 kiln_q8_rq512_init(const struct kiln_q8_requant *rq) {
@@ -132,7 +149,8 @@ static inline struct kiln_q8_rq512 kiln_q8_rq512_init(const struct kiln_q8_requa
   const struct kiln_q8_rq512 v = {
       .min = _mm512_set1_ps(rq->min), .max = _mm512_set1_ps(rq->max),
       .div = _mm512_set1_ps(rq->out_scale), .lo = _mm512_set1_ps(lo),
-      .hi = _mm512_set1_ps(hi), .zp = _mm512_set1_epi32(rq->out_zp)};
+      .hi = _mm512_set1_ps(hi), .zp = _mm512_set1_epi32(rq->out_zp),
+      .divide = kiln_q8_needs_div(rq), .clamp = kiln_q8_needs_clamp(rq)};
   return v;
 }
 
@@ -151,12 +169,13 @@ static inline void kiln_q8_requant_store16(__m512i acc, size_t col, __mmask16 ma
   __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_maskz_loadu_ps(mask, rq->scale + col));
   if (rq->bias)
     f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(mask, rq->bias + col));
-  f = _mm512_min_ps(_mm512_max_ps(f, v->min), v->max);
+  if (v->clamp)
+    f = _mm512_min_ps(_mm512_max_ps(f, v->min), v->max);
   if (rq->out_type == KILN_Q8_OUT_F32) {
     _mm512_mask_storeu_ps((float *)c + idx, mask, f);
     return;
   }
-  __m512 q = _mm512_div_ps(f, v->div);
+  __m512 q = v->divide ? _mm512_div_ps(f, v->div) : f;
   q = _mm512_min_ps(_mm512_max_ps(q, v->lo), v->hi);
   const __m512i y = _mm512_add_epi32(_mm512_cvtps_epi32(q), v->zp);
   /* In range for the output type, so vpmovdb's truncation is the value (u8 or s8). */

@@ -1,4 +1,4 @@
-/* q8-gemm-avx512vnni-12x32.c — AVX-512 VNNI int8 GEMM microkernel, 12 rows x 32 columns:
+/* q8-gemm-avx512vnni-8x32.c — AVX-512 VNNI int8 GEMM microkernel, 12 rows x 32 columns:
  * 24 zmm int32 accumulators, 2 for the weights, the broadcast row and the sign flip (28
  * of 32 registers). vpdpbusd multiplies u8 (the broadcast activations: s8 ones have their
  * sign bit flipped, a + 128, the packed column terms undo it) by s8 (the weights) and adds
@@ -9,12 +9,13 @@
 
 #include <assert.h>
 #include <immintrin.h>
+#include <stdbool.h>
 
-enum { MR = 12, NR = 32 };
+enum { MR = 8, NR = 32 };
 
-#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-void kiln_q8_gemm_ukernel__avx512vnni_12x32(size_t mr, size_t nr, size_t kc,
+void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
                                             const uint8_t *restrict a, size_t lda,
                                             const void *restrict w, void *restrict c,
                                             size_t ldc, const int32_t *restrict row_sum,
@@ -45,24 +46,24 @@ void kiln_q8_gemm_ukernel__avx512vnni_12x32(size_t mr, size_t nr, size_t kc,
     vacc##i##0 = _mm512_dpbusd_epi32(vacc##i##0, va, vb0);                                \
     vacc##i##1 = _mm512_dpbusd_epi32(vacc##i##1, va, vb1);                                \
   }
-  size_t k = 0;
-  for (; k + 4 <= kc; k += 4) {
+  /* The last 1-3 k (when K % 4 != 0) are read from zero-padded copies, so that every
+   * step of the one loop below broadcasts 4 bytes from memory (the packed weights past K
+   * are 0). One loop: with a separate tail step GCC spilled the accumulators in it. */
+  const size_t kmain = kc & ~(size_t)3;
+  uint32_t tail[MR] = {0};
+#define TAIL_ROW(i) memcpy(&tail[i], a##i + kmain, kc - kmain);
+  if (kmain < kc) {
+    ROWS(TAIL_ROW)
+  }
+#undef TAIL_ROW
+  for (size_t k = 0; k < kc; k += 4) {
     const __m512i vb0 = _mm512_loadu_si512(b);
     const __m512i vb1 = _mm512_loadu_si512(b + 64);
     b += 4 * NR;
+    const bool main_k = k < kmain;
 #define LOAD_ROW(i)                                                                       \
   uint32_t x##i;                                                                          \
-  memcpy(&x##i, a##i + k, 4);
-    ROWS(LOAD_ROW)
-#undef LOAD_ROW
-    ROWS(STEP_ROW)
-  }
-  if (k < kc) { /* 1-3 last k: read only those bytes; the packed weights past K are 0 */
-    const __m512i vb0 = _mm512_loadu_si512(b);
-    const __m512i vb1 = _mm512_loadu_si512(b + 64);
-#define LOAD_ROW(i)                                                                       \
-  uint32_t x##i = 0;                                                                      \
-  memcpy(&x##i, a##i + k, kc - k);
+  memcpy(&x##i, main_k ? a##i + k : (const uint8_t *)&tail[i], 4);
     ROWS(LOAD_ROW)
 #undef LOAD_ROW
     ROWS(STEP_ROW)
