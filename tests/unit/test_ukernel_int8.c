@@ -36,6 +36,7 @@ static float rndf(float lo, float hi) { return lo + (hi - lo) * (float)(rnd32() 
 /* One configuration of types, zero points and epilogue, cycled over the shapes. */
 struct config {
   int a_signed, extreme, has_w_zp, has_bias_i32, has_bias, clamp;
+  int qdq; /* the requantize of quantize_convs.c: out_scale 1, no f32 bias, no clamp */
   enum kiln_q8_out out;
 };
 
@@ -46,6 +47,7 @@ static struct config config_of(unsigned i) {
                      .has_bias_i32 = (i / 5) % 2,
                      .has_bias = (i / 2) % 2,
                      .clamp = (i / 7) % 2,
+                     .qdq = (i / 11) % 3 == 0,
                      .out = (enum kiln_q8_out)(i % 4)};
   return c;
 }
@@ -104,6 +106,12 @@ static void make_rq(const struct config *c, size_t n, float *scale, float *bias,
   rq->min = c->clamp ? 0.0f : -INFINITY;
   rq->max = c->clamp ? 6.0f : INFINITY;
   rq->out_scale = c->extreme ? 0.5f : 0.03f; /* extreme sums saturate the output */
+  if (c->qdq) { /* the kernels' branch-free path (kiln_q8_plain): M = scale / out_scale */
+    for (size_t j = 0; j < n; j++) scale[j] /= rq->out_scale;
+    rq->bias = NULL;
+    rq->min = -INFINITY, rq->max = INFINITY;
+    rq->out_scale = 1.0f;
+  }
   rq->out_type = c->out;
   rq->out_zp = c->out == KILN_Q8_OUT_S8 ? (int32_t)(rnd32() % 40) - 20 : (int32_t)(rnd32() % 64) + 100;
 }

@@ -949,7 +949,12 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
       return diag_error(L->d, KILN_ERR_INVALID, "depthwise conv '%s': bad shape", r->name);
     k->root = ROOT_Q8DWCONV3X3;
     k->uk = kiln_ukernel_select(KILN_UKERNEL_OP_q8_dwconv3x3);
-    k->q8_weights = const_data(L, r->in[1]); /* [3][3][C] = [9][C], zero point already off */
+    const int32_t *w = const_data(L, r->in[1]); /* [3][3][C] = [9][C], zero point off */
+    int64_t n = type_numel(&r->in[1]->type);
+    int32_t *packed = arena_alloc(&L->p->mem, sizeof *packed * (size_t)n);
+    if (!packed) return nomem(L);
+    for (int64_t i = 0; i < n; i++) packed[i] = kiln_q8_dw_weight(w[i]); /* in [-255, 255] */
+    k->q8_weights = packed;
     k->rq.acc_bias = r->n_in > 2 ? const_data(L, r->in[2]) : NULL;
     return KILN_OK;
   }

@@ -29,6 +29,14 @@ static inline int kiln_q8_needs_clamp(const struct kiln_q8_requant *rq) {
   return rq->min != -INFINITY || rq->max != INFINITY;
 }
 
+/* The QDQ requantize of quantize_convs.c: an 8-bit output, no f32 bias, no clamp,
+ * out_scale 1, so y = saturate(roundeven(f32(acc + acc_bias) * scale) + zp). Kernels
+ * run it with the per-column vectors loaded once per tile and no branch per vector. */
+static inline int kiln_q8_plain(const struct kiln_q8_requant *rq) {
+  return (rq->out_type == KILN_Q8_OUT_U8 || rq->out_type == KILN_Q8_OUT_S8) && !rq->bias &&
+         !kiln_q8_needs_div(rq) && !kiln_q8_needs_clamp(rq);
+}
+
 /* Float bounds of q = f / out_scale before rounding: [qmin - zp, qmax - zp]. */
 static inline void kiln_q8_qbounds(const struct kiln_q8_requant *rq, float *lo, float *hi) {
   const int32_t qmin = rq->out_type == KILN_Q8_OUT_S8 ? -128 : 0;
@@ -180,6 +188,27 @@ static inline void kiln_q8_requant_store16(__m512i acc, size_t col, __mmask16 ma
   const __m512i y = _mm512_add_epi32(_mm512_cvtps_epi32(q), v->zp);
   /* In range for the output type, so vpmovdb's truncation is the value (u8 or s8). */
   _mm512_mask_cvtepi32_storeu_epi8((uint8_t *)c + idx, mask, y);
+}
+
+/* kiln_q8_requant_store16 when kiln_q8_plain(rq): acc_bias (zero without one) and scale
+ * are the 16 columns' vectors; stores bytes at dst under mask. The same operations in the
+ * same order as the general version, so the same bits. */
+static inline void kiln_q8_requant_plain16(__m512i acc, __m512i acc_bias, __m512 scale,
+                                           const struct kiln_q8_rq512 *v, __mmask16 mask,
+                                           uint8_t *dst) {
+  __m512 q = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc_bias)), scale);
+  q = _mm512_min_ps(_mm512_max_ps(q, v->lo), v->hi);
+  _mm512_mask_cvtepi32_storeu_epi8(dst, mask, _mm512_add_epi32(_mm512_cvtps_epi32(q), v->zp));
+}
+
+/* The per-column vectors of kiln_q8_requant_plain16 for columns [col, col + 16). */
+static inline __m512i kiln_q8_acc_bias16(const struct kiln_q8_requant *rq, size_t col,
+                                         __mmask16 mask) {
+  return rq->acc_bias ? _mm512_maskz_loadu_epi32(mask, rq->acc_bias + col) : _mm512_setzero_si512();
+}
+static inline __m512 kiln_q8_scale16(const struct kiln_q8_requant *rq, size_t col,
+                                     __mmask16 mask) {
+  return _mm512_maskz_loadu_ps(mask, rq->scale + col);
 }
 #endif /* __AVX512F__ */
 #endif

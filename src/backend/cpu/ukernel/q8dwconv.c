@@ -1,7 +1,7 @@
 /* q8dwconv.c — the int8 depthwise 3x3 NHWC driver (one microkernel call per output row)
  * and its weight packing. Weights are stored as int32 minus their zero point, so the
  * kernels' inner loop is widen, subtract the activation zero point, multiply, add; one
- * layout for every variant (a model packed for AVX-512 runs on AVX2 as is). */
+ * layout for every variant (kiln_q8_dw_weight: int16 values in int32 slots). */
 #include "backend/cpu/ukernel/ukernel.h"
 
 #include <assert.h>
@@ -10,7 +10,8 @@ void kiln_q8_dwconv3x3_pack_w(size_t channels, const int8_t *w, const int32_t *w
                               int32_t *packed) {
   for (size_t t = 0; t < 9; t++)
     for (size_t c = 0; c < channels; c++)
-      packed[t * channels + c] = (int32_t)w[t * channels + c] - (w_zp ? w_zp[c] : 0);
+      packed[t * channels + c] =
+          kiln_q8_dw_weight((int32_t)w[t * channels + c] - (w_zp ? w_zp[c] : 0));
 }
 
 void kiln_q8_dwconv3x3(const struct kiln_f32_dwconv_shape *s, const void *in,

@@ -1,7 +1,7 @@
 /* q8-dwconv3x3-avx2-c16.c — AVX2 int8 depthwise 3x3 NHWC row kernel: 16 channels per
- * step in two ymm of int32 (inputs widened, minus the zero point, times the packed int32
- * weights with vpmulld: exact, |acc| <= 9 * 255 * 255); the channel tail through a
- * zero-filled copy of the input bytes and masked weight loads. */
+ * step in two ymm of int32 (inputs widened, minus the zero point, times the packed
+ * weights with vpmaddwd (kiln_q8_dw_weight): exact, |acc| <= 9 * 255 * 255); the
+ * channel tail through a zero-filled copy of the input bytes and masked weight loads. */
 #include "backend/cpu/ukernel/q8-dwconv/taps.h"
 #include "backend/cpu/ukernel/q8-requant.h"
 
@@ -40,9 +40,9 @@ void kiln_q8_dwconv3x3_ukernel__avx2_c16(const struct kiln_q8_dwconv_row *restri
         const __m128i x = _mm_loadu_si128((const __m128i *)(ip[t] + c));
         const __m256i x0 = _mm256_sub_epi32(widen(x, a_signed), vzp);
         const __m256i x1 = _mm256_sub_epi32(widen(_mm_srli_si128(x, 8), a_signed), vzp);
-        vacc0 = _mm256_add_epi32(vacc0, _mm256_mullo_epi32(
+        vacc0 = _mm256_add_epi32(vacc0, _mm256_madd_epi16(
                                             x0, _mm256_loadu_si256((const __m256i *)(wp[t] + c))));
-        vacc1 = _mm256_add_epi32(vacc1, _mm256_mullo_epi32(
+        vacc1 = _mm256_add_epi32(vacc1, _mm256_madd_epi16(
                                             x1, _mm256_loadu_si256((const __m256i *)(wp[t] + c + 8))));
       }
       kiln_q8_requant_store8(vacc0, c, 8, vfull, rq, &v, out, o + c);
@@ -57,9 +57,9 @@ void kiln_q8_dwconv3x3_ukernel__avx2_c16(const struct kiln_q8_dwconv_row *restri
         const __m256i x0 = _mm256_sub_epi32(widen(x, a_signed), vzp);
         const __m256i x1 = _mm256_sub_epi32(widen(_mm_srli_si128(x, 8), a_signed), vzp);
         vacc0 = _mm256_add_epi32(vacc0,
-                                 _mm256_mullo_epi32(x0, _mm256_maskload_epi32(wp[t] + c, vmask0)));
+                                 _mm256_madd_epi16(x0, _mm256_maskload_epi32(wp[t] + c, vmask0)));
         vacc1 = _mm256_add_epi32(
-            vacc1, _mm256_mullo_epi32(x1, _mm256_maskload_epi32(wp[t] + c + 8, vmask1)));
+            vacc1, _mm256_madd_epi16(x1, _mm256_maskload_epi32(wp[t] + c + 8, vmask1)));
       }
       kiln_q8_requant_store8(vacc0, c, r0, vmask0, rq, &v, out, o + c);
       if (r1)

@@ -1,7 +1,7 @@
 /* q8-dwconv3x3-avx512f-c32.c — AVX-512 int8 depthwise 3x3 NHWC row kernel: 32 channels
  * per step in two zmm of int32 (inputs widened, minus the zero point, times the packed
- * int32 weights: exact, |acc| <= 9 * 255 * 255); the channel tail by masked loads and
- * stores. Needs F+BW+VL (masked byte loads), not VNNI. */
+ * weights by vpmaddwd (kiln_q8_dw_weight): exact, |acc| <= 9 * 255 * 255); the channel
+ * tail by masked loads and stores. Needs F+BW+VL (masked byte loads), not VNNI. */
 #include "backend/cpu/ukernel/q8-dwconv/taps.h"
 #include "backend/cpu/ukernel/q8-requant.h"
 
@@ -20,6 +20,7 @@ void kiln_q8_dwconv3x3_ukernel__avx512f_c32(const struct kiln_q8_dwconv_row *res
   assert(row->channels >= 1 && row->stride_w >= 1 && row->dilation_w >= 1);
   const size_t C = row->channels;
   const struct kiln_q8_rq512 v = kiln_q8_rq512_init(rq);
+  const int plain = kiln_q8_plain(rq);
   const __m512i vzp = _mm512_set1_epi32(a_zp);
   const size_t r = C % 32;
   const __mmask16 vmask0 = r >= 16 ? 0xffff : (__mmask16)((1u << r) - 1);
@@ -37,8 +38,16 @@ void kiln_q8_dwconv3x3_ukernel__avx512f_c32(const struct kiln_q8_dwconv_row *res
             _mm512_sub_epi32(widen(_mm_loadu_si128((const __m128i *)(ip[t] + c)), a_signed), vzp);
         const __m512i x1 = _mm512_sub_epi32(
             widen(_mm_loadu_si128((const __m128i *)(ip[t] + c + 16)), a_signed), vzp);
-        vacc0 = _mm512_add_epi32(vacc0, _mm512_mullo_epi32(x0, _mm512_loadu_si512(wp[t] + c)));
-        vacc1 = _mm512_add_epi32(vacc1, _mm512_mullo_epi32(x1, _mm512_loadu_si512(wp[t] + c + 16)));
+        vacc0 = _mm512_add_epi32(vacc0, _mm512_madd_epi16(x0, _mm512_loadu_si512(wp[t] + c)));
+        vacc1 = _mm512_add_epi32(vacc1, _mm512_madd_epi16(x1, _mm512_loadu_si512(wp[t] + c + 16)));
+      }
+      if (plain) {
+        uint8_t *dst = (uint8_t *)out + o + c;
+        kiln_q8_requant_plain16(vacc0, kiln_q8_acc_bias16(rq, c, 0xffff),
+                                kiln_q8_scale16(rq, c, 0xffff), &v, 0xffff, dst);
+        kiln_q8_requant_plain16(vacc1, kiln_q8_acc_bias16(rq, c + 16, 0xffff),
+                                kiln_q8_scale16(rq, c + 16, 0xffff), &v, 0xffff, dst + 16);
+        continue;
       }
       kiln_q8_requant_store16(vacc0, c, 0xffff, rq, &v, out, o + c);
       kiln_q8_requant_store16(vacc1, c + 16, 0xffff, rq, &v, out, o + c + 16);
@@ -51,9 +60,9 @@ void kiln_q8_dwconv3x3_ukernel__avx512f_c32(const struct kiln_q8_dwconv_row *res
         const __m512i x1 = _mm512_sub_epi32(
             widen(_mm_maskz_loadu_epi8(vmask1, ip[t] + c + 16), a_signed), vzp);
         vacc0 = _mm512_add_epi32(vacc0,
-                                 _mm512_mullo_epi32(x0, _mm512_maskz_loadu_epi32(vmask0, wp[t] + c)));
+                                 _mm512_madd_epi16(x0, _mm512_maskz_loadu_epi32(vmask0, wp[t] + c)));
         vacc1 = _mm512_add_epi32(
-            vacc1, _mm512_mullo_epi32(x1, _mm512_maskz_loadu_epi32(vmask1, wp[t] + c + 16)));
+            vacc1, _mm512_madd_epi16(x1, _mm512_maskz_loadu_epi32(vmask1, wp[t] + c + 16)));
       }
       kiln_q8_requant_store16(vacc0, c, vmask0, rq, &v, out, o + c);
       if (vmask1)

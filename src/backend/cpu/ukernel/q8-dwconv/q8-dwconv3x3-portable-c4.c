@@ -22,7 +22,7 @@ void kiln_q8_dwconv3x3_ukernel__portable_c4(const struct kiln_q8_dwconv_row *res
       int32_t acc = 0;
       for (size_t t = 0; t < n; t++) {
         const int32_t x = a_signed ? (int32_t)(int8_t)ip[t][c] : (int32_t)ip[t][c];
-        acc += (x - a_zp) * wp[t][c];
+        acc += (x - a_zp) * kiln_q8_dw_weight_value(wp[t][c]);
       }
       kiln_q8_requant_store1(acc, c, rq, lo, hi, out, ow * C + c);
     }

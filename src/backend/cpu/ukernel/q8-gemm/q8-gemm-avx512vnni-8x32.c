@@ -1,6 +1,6 @@
-/* q8-gemm-avx512vnni-8x32.c — AVX-512 VNNI int8 GEMM microkernel, 12 rows x 32 columns:
- * 24 zmm int32 accumulators, 2 for the weights, the broadcast row and the sign flip (28
- * of 32 registers). vpdpbusd multiplies u8 (the broadcast activations: s8 ones have their
+/* q8-gemm-avx512vnni-8x32.c — AVX-512 VNNI int8 GEMM microkernel, 8 rows x 32 columns:
+ * 16 zmm int32 accumulators, 2 for the weights, the broadcast row and the sign flip (at
+ * 12 rows GCC spilled accumulators and row pointers in the loop; 8 rows keep it clean). vpdpbusd multiplies u8 (the broadcast activations: s8 ones have their
  * sign bit flipped, a + 128, the packed column terms undo it) by s8 (the weights) and adds
  * four products per int32 lane without saturation (vpdpbusds would saturate), so the sum
  * is exact. Panel layout: per group of 4 k, 32 columns x 4 s8. Compiled with the AVX-512
@@ -86,6 +86,20 @@ void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
   const __mmask16 vmask0 = nr >= 16 ? 0xffff : (__mmask16)((1u << nr) - 1);
   const __mmask16 vmask1 = nr >= 32 ? 0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
   const struct kiln_q8_rq512 v = kiln_q8_rq512_init(rq);
+  if (kiln_q8_plain(rq)) {
+    const __m512i vab0 = kiln_q8_acc_bias16(rq, 0, vmask0), vab1 = kiln_q8_acc_bias16(rq, 16, vmask1);
+    const __m512 vs0 = kiln_q8_scale16(rq, 0, vmask0), vs1 = kiln_q8_scale16(rq, 16, vmask1);
+    uint8_t *c8 = c;
+#define STORE_ROW(i)                                                                      \
+  if ((i) < mr) {                                                                         \
+    kiln_q8_requant_plain16(vacc##i##0, vab0, vs0, &v, vmask0, c8 + (i) * ldc);           \
+    if (vmask1)                                                                           \
+      kiln_q8_requant_plain16(vacc##i##1, vab1, vs1, &v, vmask1, c8 + (i) * ldc + 16);    \
+  }
+    ROWS(STORE_ROW)
+#undef STORE_ROW
+    return;
+  }
 #define STORE_ROW(i)                                                                      \
   if ((i) < mr) {                                                                         \
     kiln_q8_requant_store16(vacc##i##0, 0, vmask0, rq, &v, c, (i) * ldc);                 \
