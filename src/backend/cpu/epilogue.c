@@ -14,6 +14,7 @@
  * bits: lowering tabulates it once with this same evaluator (epilogue_lut), and runs read
  * the table, so the result is the evaluator's bit for bit. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "backend/cpu/backend.h"
@@ -336,7 +337,7 @@ static int64_t byte_value(uint8_t b, DType t) { return t == KILN_I8 ? (int8_t)b 
  * elements on (about what one evaluated run over the stage costs). */
 enum { LUT2_MIN_ELEMS = 4096 };
 
-const uint8_t *epilogue_lut(const Stage *s, Arena *mem) {
+static const uint8_t *tabulate(const Stage *s, Arena *mem) {
   int64_t numel = 1;
   for (int l = 0; l < s->rank; l++) numel *= s->dims[l];
   if (s->n_in < 1 || s->n_in > 2 || !is_8bit(s->dtype) ||
@@ -360,6 +361,64 @@ const uint8_t *epilogue_lut(const Stage *s, Arena *mem) {
     for (int j = 0; j < RUN; j++) lut[t + j] = (uint8_t)r->i[j];
   }
   return lut;
+}
+
+/* The f32 value of body instruction i when it is a constant, or an integer constant
+ * converted to f32 (a zero point), as eval_body computes it. */
+static bool const_f32(const Body *b, int i, float *c) {
+  const BodyInst *in = &b->insts[i];
+  if (in->kind == BODY_CAST && in->dtype == KILN_F32) {
+    const BodyInst *x = &b->insts[in->args[0]];
+    if (x->kind != BODY_CONST || x->dtype == KILN_F32 || x->dtype == KILN_I64 || x->dtype == KILN_BOOL)
+      return false;
+    *c = (float)(int32_t)scalar_wrap_int(x->imm_i, x->dtype);
+    return true;
+  }
+  if (in->kind != BODY_CONST || in->dtype != KILN_F32) return false;
+  *c = (float)in->imm;
+  return true;
+}
+
+/* Operand index of the non-constant argument of binary instruction `in` whose other
+ * argument is a constant (value in *c), or -1. */
+static int with_const(const Body *b, const BodyInst *in, float *c) {
+  if (const_f32(b, in->args[1], c)) return in->args[0];
+  if (in->kind != BODY_DIV && const_f32(b, in->args[0], c)) return in->args[1];
+  return -1;
+}
+
+/* Whether s computes cast<8-bit>(clamp(roundeven(arg0 / scale) + zp, lo, hi)) of one f32
+ * operand (ONNX QuantizeLinear as the importer writes it; min and max in either order). */
+static bool match_quantize(Stage *s) {
+  const Body *b = &s->op->attrs.body;
+  if (s->n_in != 1 || s->in[0].dtype != KILN_F32 || !is_8bit(s->dtype) || b->n_yield != 1)
+    return false;
+  const BodyInst *in = &b->insts[b->yields[0]];
+  if (in->kind != BODY_CAST || in->dtype != s->dtype) return false;
+  float lo = -INFINITY, hi = INFINITY, c;
+  int i = in->args[0], n_min = 0, n_max = 0;
+  for (in = &b->insts[i]; (in->kind == BODY_MIN || in->kind == BODY_MAX) && in->dtype == KILN_F32;
+       in = &b->insts[i]) {
+    if ((i = with_const(b, in, &c)) < 0) return false;
+    if (in->kind == BODY_MIN) hi = c, n_min++;
+    else lo = c, n_max++;
+  }
+  if (n_min > 1 || n_max > 1 || !(lo <= hi) || in->kind != BODY_ADD || in->dtype != KILN_F32 ||
+      (i = with_const(b, in, &s->q_zp)) < 0)
+    return false;
+  in = &b->insts[i];
+  if (in->kind != BODY_ROUND) return false;
+  in = &b->insts[in->args[0]];
+  if (in->kind != BODY_DIV || with_const(b, in, &s->q_scale) < 0) return false;
+  in = &b->insts[in->args[0]];
+  s->q_lo = lo, s->q_hi = hi;
+  return in->kind == BODY_ARG && in->imm_i == 0 && s->q_scale == s->q_scale &&
+         s->q_zp == s->q_zp;
+}
+
+void epilogue_prepare(Stage *s, Arena *mem) {
+  s->lut = tabulate(s, mem);
+  s->quantize = !s->lut && match_quantize(s);
 }
 
 /* Whether operand so is read at the stage's element index (C-order strides, offset 0). */
@@ -391,6 +450,38 @@ static bool run_lut_only(const Kernel *k, uint8_t *const *bufs, int64_t begin, i
   return true;
 }
 
+/* QuantizeLinear of n floats: eval_body's operations in its order (BODY_DIV, BODY_ROUND,
+ * BODY_ADD, BODY_MAX, BODY_MIN, the 8-bit cast), so the same bits. Its NaN-propagating
+ * max/min and the cast's NaN -> 0 are one select at the end (the constants are not NaN:
+ * match_quantize). Written so that GCC vectorizes it: no branch, the cast's bounds as
+ * arguments, the AVX-512 clone with BW (vpmovdb stores). */
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+static void quantize_f32(const float *restrict x, uint8_t *restrict out, int64_t n,
+                         const Stage *st, float tlo, float thi) {
+  const float s = st->q_scale, zp = st->q_zp, lo = st->q_lo, hi = st->q_hi;
+  for (int64_t e = 0; e < n; e++) {
+    float q = x[e] / s, a = fabsf(q), t = (a + 8388608.0f) - 8388608.0f;
+    q = (a < 8388608.0f ? copysignf(t, q) : q) + zp;
+    float c = q > lo ? q : lo;
+    c = c < hi ? c : hi;
+    c = c < tlo ? tlo : c > thi ? thi : c;
+    c = q == q ? c : 0.0f;
+    out[e] = (uint8_t)(int32_t)c;
+  }
+}
+
+/* The whole kernel is one QuantizeLinear stage reading its f32 buffer at the element
+ * index: a plain loop. */
+static bool run_quantize_only(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end) {
+  const Stage *st = &k->stages[0];
+  if (k->n_stages != 1 || !st->quantize || st->out_buf < 0 || !reads_element_index(st, &st->in[0]))
+    return false;
+  bool u8 = st->dtype == KILN_U8; /* the cast's range (an argument: GCC then vectorizes) */
+  quantize_f32((const float *)bufs[st->in[0].buf] + begin, bufs[st->out_buf] + begin, end - begin,
+               st, u8 ? 0.0f : -128.0f, u8 ? 255.0f : 127.0f);
+  return true;
+}
+
 /* A tabulated stage's result lanes from its operands' lanes. */
 static const Lanes *lut_lanes(const Stage *st, const Lanes *const *arg, Lanes *r, int n) {
   for (int j = 0; j < n; j++) {
@@ -402,7 +493,7 @@ static const Lanes *lut_lanes(const Stage *st, const Lanes *const *arg, Lanes *r
 }
 
 void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end) {
-  if (run_lut_only(k, bufs, begin, end)) return;
+  if (run_lut_only(k, bufs, begin, end) || run_quantize_only(k, bufs, begin, end)) return;
   static const Lanes zeros;
   Lanes vals[MAX_INSTS];
   Lanes operands[KILN_MAX_OPERANDS];

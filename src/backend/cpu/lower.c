@@ -334,9 +334,9 @@ static bool elementwise_ok(const Op *op) {
 
 static void chunk_elements(Lower *L, Kernel *k);
 
-/* Tables for the stages that qualify (epilogue_lut), once the stages are final. */
-static void tabulate_stages(Lower *L, Kernel *k) {
-  for (int s = 0; s < k->n_stages; s++) k->stages[s].lut = epilogue_lut(&k->stages[s], &L->p->mem);
+/* Tables and fast loops for the stages that qualify, once the stages are final. */
+static void prepare_stages(Lower *L, Kernel *k) {
+  for (int s = 0; s < k->n_stages; s++) epilogue_prepare(&k->stages[s], &L->p->mem);
 }
 
 static KilnStatus lower_elementwise(Lower *L, const Op *op) {
@@ -361,7 +361,7 @@ static KilnStatus lower_elementwise(Lower *L, const Op *op) {
   k->stages = s, k->n_stages = 1;
   k->root = ROOT_NONE;
   k->numel = type_numel(t);
-  tabulate_stages(L, k);
+  prepare_stages(L, k);
   chunk_elements(L, k);
   return KILN_OK;
 }
@@ -1137,7 +1137,7 @@ static KilnStatus lower_fused(Lower *L, Fusion *F) {
     if (!root_needed_after(F, false)) /* else the raw root is read */
       q8 ? peel_requant(L, k, F) : peel_bias_clamp(L, k, F);
   }
-  tabulate_stages(L, k);
+  prepare_stages(L, k);
   st = publish_results(L, F, k);
   for (const Op *op = F->first; op != F->end && !st; op = op->next)
     if (F->is_post[op->out[0]->id]) st = lower_op(L, op);
