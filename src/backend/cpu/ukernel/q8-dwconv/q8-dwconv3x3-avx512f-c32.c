@@ -12,6 +12,50 @@ static inline __m512i widen(__m128i x, int a_signed) {
   return a_signed ? _mm512_cvtepi8_epi32(x) : _mm512_cvtepu8_epi32(x);
 }
 
+/* The interior pixels [ow0, ow1) of 32 channels from c: the nine weight vectors stay in
+ * registers across the pixels, and the zero point is off once per block (sum_t (x_t - zp)
+ * w_t = sum_t x_t w_t - zp sum_t w_t, exact in int32) instead of once per tap. */
+static void interior_block(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint8_t *out,
+                           size_t c, size_t ow0, size_t ow1, int32_t a_zp, int a_signed,
+                           const struct kiln_q8_requant *rq, const struct kiln_q8_rq512 *v,
+                           int plain) {
+  const size_t C = row->channels;
+  __m512i w0[9], w1[9], zc0 = _mm512_setzero_si512(), zc1 = _mm512_setzero_si512();
+  for (int t = 0; t < 9; t++) {
+    w0[t] = _mm512_loadu_si512(w + (size_t)t * C + c);
+    w1[t] = _mm512_loadu_si512(w + (size_t)t * C + c + 16);
+    zc0 = _mm512_add_epi32(zc0, _mm512_madd_epi16(w0[t], _mm512_set1_epi32(1)));
+    zc1 = _mm512_add_epi32(zc1, _mm512_madd_epi16(w1[t], _mm512_set1_epi32(1)));
+  }
+  zc0 = _mm512_mullo_epi32(zc0, _mm512_set1_epi32(a_zp));
+  zc1 = _mm512_mullo_epi32(zc1, _mm512_set1_epi32(a_zp));
+  const __m512i ab0 = kiln_q8_acc_bias16(rq, c, 0xffff), ab1 = kiln_q8_acc_bias16(rq, c + 16, 0xffff);
+  const __m512 s0 = kiln_q8_scale16(rq, c, 0xffff), s1 = kiln_q8_scale16(rq, c + 16, 0xffff);
+  const size_t step = row->dilation_w * C;
+  for (size_t ow = ow0; ow < ow1; ow++) {
+    const size_t iw = ow * row->stride_w - row->pad_left;
+    __m512i acc0 = _mm512_sub_epi32(_mm512_setzero_si512(), zc0);
+    __m512i acc1 = _mm512_sub_epi32(_mm512_setzero_si512(), zc1);
+    for (int kh = 0; kh < 3; kh++) {
+      const uint8_t *x = row->rows[kh] + iw * C + c;
+      for (int kw = 0; kw < 3; kw++, x += step) {
+        const __m512i x0 = widen(_mm_loadu_si128((const __m128i *)x), a_signed);
+        const __m512i x1 = widen(_mm_loadu_si128((const __m128i *)(x + 16)), a_signed);
+        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(x0, w0[kh * 3 + kw]));
+        acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(x1, w1[kh * 3 + kw]));
+      }
+    }
+    if (plain) {
+      uint8_t *dst = out + ow * C + c;
+      kiln_q8_requant_plain16(acc0, ab0, s0, v, 0xffff, dst);
+      kiln_q8_requant_plain16(acc1, ab1, s1, v, 0xffff, dst + 16);
+    } else {
+      kiln_q8_requant_store16(acc0, c, 0xffff, rq, v, out, ow * C + c);
+      kiln_q8_requant_store16(acc1, c + 16, 0xffff, rq, v, out, ow * C + c + 16);
+    }
+  }
+}
+
 void kiln_q8_dwconv3x3_ukernel__avx512f_c32(const struct kiln_q8_dwconv_row *restrict row,
                                             const int32_t *restrict w, void *restrict out,
                                             int32_t a_zp, int a_signed,
@@ -27,10 +71,14 @@ void kiln_q8_dwconv3x3_ukernel__avx512f_c32(const struct kiln_q8_dwconv_row *res
   const __mmask16 vmask1 = r > 16 ? (__mmask16)((1u << (r - 16)) - 1) : 0;
   const uint8_t *ip[9];
   const int32_t *wp[9];
+  size_t ow0, ow1; /* interior pixels: their full channel blocks in interior_block */
+  kiln_q8_dwconv3x3_interior(row, &ow0, &ow1);
+  for (size_t c = 0; c + 32 <= C; c += 32)
+    interior_block(row, w, out, c, ow0, ow1, a_zp, a_signed, rq, &v, plain);
   for (size_t ow = 0; ow < row->out_width; ow++) {
     const size_t n = kiln_q8_dwconv3x3_taps(row, w, ow, ip, wp);
     const size_t o = ow * C;
-    size_t c = 0;
+    size_t c = ow >= ow0 && ow < ow1 ? C - r : 0;
     for (; c + 32 <= C; c += 32) {
       __m512i vacc0 = _mm512_setzero_si512(), vacc1 = _mm512_setzero_si512();
       for (size_t t = 0; t < n; t++) {

@@ -26,4 +26,16 @@ static inline size_t kiln_q8_dwconv3x3_taps(const struct kiln_q8_dwconv_row *row
   }
   return n;
 }
+/* The output columns [*ow0, *ow1) whose nine taps all lie inside the image (empty when a
+ * kernel row is in the padding): kernels take them on a path without tap checks. */
+static inline void kiln_q8_dwconv3x3_interior(const struct kiln_q8_dwconv_row *row, size_t *ow0,
+                                              size_t *ow1) {
+  const size_t s = row->stride_w, last = 2 * row->dilation_w; /* offset of the third tap */
+  *ow0 = *ow1 = 0;
+  if (!row->rows[0] || !row->rows[1] || !row->rows[2] || row->in_width + row->pad_left <= last)
+    return;
+  size_t lo = (row->pad_left + s - 1) / s, hi = (row->in_width - 1 + row->pad_left - last) / s + 1;
+  if (hi > row->out_width) hi = row->out_width;
+  if (lo < hi) *ow0 = lo, *ow1 = hi;
+}
 #endif
