@@ -255,34 +255,49 @@ static Value *input_minus_zp(Func *f, Value *x8, int64_t zx, const char *name, O
   return unary_with_body(f, x8, KILN_I32, b, zx ? 4 : 2, name, before);
 }
 
-/* cast<qt>(clamp(roundeven(f32(acc) * M) + zy, qmin, qmax)); M a constant, or with
- * Mvec (per channel, f32 [F]) read along the result's channel dim. */
-static Value *requantize(Func *f, Value *acc, double M, Value *Mvec, int channel_dim,
-                         const QParams *y, const char *name, Op *before) {
+/* cast<qt>(clamp(roundeven(f32(acc [+ bias]) * M) + zy, qmin, qmax)); M a constant, or
+ * with Mvec (per channel, f32 [F]) read along the result's channel dim; bias (i32 [F],
+ * or NULL) likewise: a matmul's int32 bias, which has no operand of its own. */
+static Value *requantize(Func *f, Value *acc, double M, Value *Mvec, Value *bias,
+                         int channel_dim, const QParams *y, const char *name, Op *before) {
   double lo = y->qt == KILN_I8 ? -128 : 0, hi = y->qt == KILN_I8 ? 127 : 255;
-  BodyInst b[] = {ARG(KILN_I32), OP1(BODY_CAST, KILN_F32, 0), CST_F(M),
-                  OP2(BODY_MUL, KILN_F32, 1, 2), OP1(BODY_ROUND, KILN_F32, 3),
-                  CST_F((double)y->zp), OP2(BODY_ADD, KILN_F32, 4, 5), CST_F(lo),
-                  OP2(BODY_MAX, KILN_F32, 6, 7), CST_F(hi), OP2(BODY_MIN, KILN_F32, 8, 9),
-                  OP1(BODY_CAST, y->qt, 10)};
-  if (!Mvec) return unary_with_body(f, acc, y->qt, b, (int)ARRAY_LEN(b), name, before);
-  b[2] = (BodyInst){.kind = BODY_ARG, .dtype = KILN_F32, .imm_i = 1};
+  BodyInst b[16];
+  int n = 0, v = n;
+  b[n++] = (BodyInst)ARG(KILN_I32);
+  if (bias) {
+    b[n++] = (BodyInst){.kind = BODY_ARG, .dtype = KILN_I32, .imm_i = Mvec ? 2 : 1};
+    b[n] = (BodyInst)OP2(BODY_ADD, KILN_I32, v, n - 1), v = n++;
+  }
+  b[n] = (BodyInst)OP1(BODY_CAST, KILN_F32, v), v = n++;
+  b[n++] = Mvec ? (BodyInst){.kind = BODY_ARG, .dtype = KILN_F32, .imm_i = 1} : (BodyInst)CST_F(M);
+  b[n] = (BodyInst)OP2(BODY_MUL, KILN_F32, v, n - 1), v = n++;
+  b[n] = (BodyInst)OP1(BODY_ROUND, KILN_F32, v), v = n++;
+  b[n++] = (BodyInst)CST_F((double)y->zp);
+  b[n] = (BodyInst)OP2(BODY_ADD, KILN_F32, v, n - 1), v = n++;
+  b[n++] = (BodyInst)CST_F(lo);
+  b[n] = (BodyInst)OP2(BODY_MAX, KILN_F32, v, n - 1), v = n++;
+  b[n++] = (BodyInst)CST_F(hi);
+  b[n] = (BodyInst)OP2(BODY_MIN, KILN_F32, v, n - 1), v = n++;
+  b[n] = (BodyInst)OP1(BODY_CAST, y->qt, v), n++;
   TensorType t = acc->type;
   t.dtype = y->qt;
-  Value *ins[2] = {acc, Mvec};
-  Op *g = op_new(f, KILN_OP_GENERIC, name, 2, ins, 1, &t, before);
+  Value *ins[3] = {acc, Mvec ? Mvec : bias, bias};
+  int n_in = 1 + (Mvec != NULL) + (bias != NULL);
+  Op *g = op_new(f, KILN_OP_GENERIC, name, n_in, ins, 1, &t, before);
   OpAttrs *a = &g->attrs;
   a->n_loops = t.rank;
   for (int l = 0; l < t.rank; l++) a->iterators[l] = ITER_PARALLEL;
-  a->n_maps = 3;
-  a->maps = arena_alloc(&f->module->arena, 3 * sizeof(AffineMap));
+  a->n_maps = n_in + 1;
+  a->maps = arena_alloc(&f->module->arena, (size_t)(n_in + 1) * sizeof(AffineMap));
   if (!a->maps) return NULL;
-  a->maps[0] = a->maps[2] = affine_identity(t.rank);
-  a->maps[1] = (AffineMap){.n_results = 1};
-  a->maps[1].results[0].coef[channel_dim] = 1;
-  a->body = body_new(f->module, (int)ARRAY_LEN(b), 1);
-  memcpy(a->body.insts, b, sizeof b);
-  a->body.yields[0] = (int)ARRAY_LEN(b) - 1;
+  a->maps[0] = a->maps[n_in] = affine_identity(t.rank);
+  for (int i = 1; i < n_in; i++) { /* per-channel vectors */
+    a->maps[i] = (AffineMap){.n_results = 1};
+    a->maps[i].results[0].coef[channel_dim] = 1;
+  }
+  a->body = body_new(f->module, n, 1);
+  memcpy(a->body.insts, b, sizeof *b * (size_t)n);
+  a->body.yields[0] = n - 1;
   return g->out[0];
 }
 
@@ -368,7 +383,7 @@ static void rewrite_unit(Func *f, const Unit *u) {
     int cdim = conv->attrs.layout == LAYOUT_NCHW ? 1 : 3;
     Value *y = acc && (Mvec || !per_channel)
                    ? (acc->attrs = conv->attrs,
-                      requantize(f, acc->out[0], M[0], Mvec, cdim, &u->y, u->quant->name, conv))
+                      requantize(f, acc->out[0], M[0], Mvec, NULL, cdim, &u->y, u->quant->name, conv))
                    : NULL;
     ok = y != NULL;
     if (ok) {
@@ -378,6 +393,83 @@ static void rewrite_unit(Func *f, const Unit *u) {
     }
   }
   free(w), free(b), free(sb), free(M);
+}
+
+/* ---- Gemm / MatMul units: matmul(DQ(x8), transpose(DQ(w8 [N, K]))) [+ bias] -> Q ---- */
+
+/* The bias add after a matmul: generic(mm, b) { mm + b } with b an f32 constant [N] read
+ * along the last dim; its constant, or NULL. */
+static const Value *matmul_bias(const Op *g, const Value *mm) {
+  if (!g || g->kind != KILN_OP_GENERIC || g->n_in != 2 || g->in[0] != mm || g->n_out != 1 ||
+      g->attrs.n_loops != 2 || !affine_is_identity(&g->attrs.maps[0], 2) ||
+      !affine_is_identity(&g->attrs.maps[2], 2) || g->attrs.body.n_yield != 1)
+    return NULL;
+  const Value *b = g->in[1];
+  const AffineMap *m = &g->attrs.maps[1];
+  const BodyInst *add = &g->attrs.body.insts[g->attrs.body.yields[0]];
+  if (b->type.dtype != KILN_F32 || b->type.rank != 1 || b->type.dims[0] != mm->type.dims[1] ||
+      m->n_results != 1 || m->results[0].coef[0] || m->results[0].coef[1] != 1 ||
+      m->results[0].cst || add->kind != BODY_ADD || add->dtype != KILN_F32 || !const_data_of(b))
+    return NULL;
+  const BodyInst *x = &g->attrs.body.insts[add->args[0]], *y = &g->attrs.body.insts[add->args[1]];
+  return x->kind == BODY_ARG && y->kind == BODY_ARG && x->imm_i != y->imm_i ? b : NULL;
+}
+
+/* As match_unit for a 2-D matmul whose weights are a transposed per-row (per output
+ * channel) DQ, as ONNX Gemm with transB (a classifier) imports; bias_add: the generic
+ * adding the bias, or NULL when the Q follows the matmul. */
+static bool match_matmul_unit(Op *op, Unit *u, Op **bias_add, const Value **bias) {
+  if (op->kind != KILN_OP_MATMUL || op->out[0]->type.dtype != KILN_F32 ||
+      op->out[0]->type.rank != 2 || op->in[0]->type.rank != 2 || !value_has_one_use(op->out[0]))
+    return false;
+  Op *t = op->in[1]->def, *next = op->out[0]->uses->user;
+  if (!t || t->kind != KILN_OP_TRANSPOSE || t->attrs.perm[0] != 1 || !value_has_one_use(op->in[1]))
+    return false;
+  *bias = matmul_bias(next, op->out[0]);
+  *bias_add = *bias ? next : NULL;
+  if (*bias && !value_has_one_use(next->out[0])) return false;
+  u->conv = op;
+  u->quant = *bias ? next->out[0]->uses->user : next;
+  u->w_dq = t->in[0]->def;
+  return match_weight_dequant(u->w_dq, op->out[0]->type.dims[1], &u->w) &&
+         match_dequant(op->in[0]->def, &u->x) && const_data_of(u->w_dq->in[0]) &&
+         u->w_dq->in[0]->type.rank == 2 && match_quant(u->quant, &u->y);
+}
+
+/* The matmul unit as acc = matmul(x8 - zx, (w8 - zw)^T as i32) and requantize(acc + b). */
+static void rewrite_matmul_unit(Func *f, const Unit *u, Op *bias_add, const Value *bias) {
+  Op *mm = u->conv;
+  int64_t N = u->w.n, K = mm->in[0]->type.dims[1];
+  float *sb = malloc(sizeof *sb * (size_t)N), *M = malloc(sizeof *M * (size_t)N);
+  int32_t *w = sb && M ? weights_i32(u->w_dq->in[0], &u->w) : NULL;
+  int32_t *wt = malloc(sizeof *wt * (size_t)(K * N)), *b = malloc(sizeof *b * (size_t)N);
+  bool per_channel = false;
+  for (int64_t c = 0; sb && M && c < N; c++) {
+    sb[c] = (float)u->x.scale * u->w.scale[c];
+    M[c] = (float)((double)sb[c] / (float)u->y.scale);
+    per_channel |= M[c] != M[0];
+  }
+  if (w && wt && b && (!bias || bias_i32(bias, sb, b))) {
+    for (int64_t n = 0; n < N; n++)
+      for (int64_t k = 0; k < K; k++) wt[k * N + n] = w[n * K + k];
+    TensorType wtt = {KILN_I32, 2, {K, N}}, bt = {KILN_I32, 1, {N}}, mt = {KILN_F32, 1, {N}};
+    TensorType at = mm->out[0]->type;
+    at.dtype = KILN_I32;
+    Value *ins[2] = {input_minus_zp(f, mm->in[0]->def->in[0], u->x.zp, mm->name, mm),
+                     new_const(f, u->w_dq->name, wtt, wt, mm)};
+    Value *bv = bias ? new_const(f, bias->def->name, bt, b, mm) : NULL;
+    Value *Mvec = per_channel ? new_const(f, u->quant->name, mt, M, mm) : NULL;
+    Op *acc = ins[0] && ins[1] && (bv || !bias) && (Mvec || !per_channel)
+                  ? op_new(f, KILN_OP_MATMUL, mm->name, 2, ins, 1, &at, mm) : NULL;
+    Value *y = acc ? requantize(f, acc->out[0], M[0], Mvec, bv, 1, &u->y, u->quant->name, mm) : NULL;
+    if (y) {
+      value_replace_uses(u->quant->out[0], y);
+      op_erase(u->quant);
+      if (bias_add) op_erase(bias_add);
+      op_erase(mm);
+    }
+  }
+  free(w), free(wt), free(b), free(sb), free(M);
 }
 
 static bool same_qparams(const QParams *a, const QParams *b) {
@@ -440,9 +532,15 @@ KilnStatus pass_quantize_convs(Func *f, PassContext *ctx) {
     next = op->next;
     Unit u;
     u.w = (WeightQ){0};
+    Op *bias_add = NULL;
+    const Value *bias = NULL;
     if (match_unit(op, &u)) {
       if (next == u.quant) next = u.quant->next;
       rewrite_unit(f, &u);
+    } else if (free(u.w.scale), free(u.w.zp), u.w = (WeightQ){0},
+               match_matmul_unit(op, &u, &bias_add, &bias)) {
+      while (next == bias_add || next == u.quant) next = next->next;
+      rewrite_matmul_unit(f, &u, bias_add, bias);
     }
     free(u.w.scale), free(u.w.zp);
   }
