@@ -82,7 +82,7 @@ typedef struct Stage {
   StageOperand *in;
   DType dtype;                /* of its result */
   int out_buf;                /* buffer it stores to when the region yields it, or -1 */
-  const uint8_t *lut;         /* 8-bit operands and result: the body tabulated */
+  const uint8_t *lut;         /* 8-bit operands: the body tabulated (epilogue_prepare) */
   bool quantize;              /* QuantizeLinear of one f32 operand, with these constants: */
   float q_scale, q_zp, q_lo, q_hi; /* cast(min(max(roundeven(x / scale) + zp, lo), hi)) */
 } Stage;
@@ -211,8 +211,9 @@ void cpu_plan_memory(CpuProgram *p);
 void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end);
 /* Whether a generic can be an epilogue stage at all (body ops and dtypes it handles). */
 bool epilogue_supports(const Op *generic);
-/* Once a stage is final: a stage of one or two 8-bit operands and an 8-bit result gets
- * its body evaluated on every operand combination (s->lut: 256 or 65536 bytes from mem),
+/* Once a stage is final: a stage of one or two 8-bit operands and an 8-bit result (or
+ * one 8-bit operand and an f32 result) gets its body evaluated on every operand
+ * combination (s->lut: 256 or 65536 bytes, 256 floats, from mem),
  * a QuantizeLinear of one f32 operand its constants (s->quantize); epilogue_run then
  * reads the table or runs a plain loop instead of evaluating the body. */
 void epilogue_prepare(Stage *s, Arena *mem);

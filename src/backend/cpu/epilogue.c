@@ -10,9 +10,10 @@
  * Integers live in int64 lanes, wrapped to their dtype after every instruction.
  *
  * A stage whose operands and result are all 8-bit (the int8 models' residual adds,
- * Q(DQ(a) + DQ(b)), and their requantizing data movement) is a function of at most 16
- * bits: lowering tabulates it once with this same evaluator (epilogue_lut), and runs read
- * the table, so the result is the evaluator's bit for bit. */
+ * Q(DQ(a) + DQ(b)), and their requantizing data movement), or that dequantizes one 8-bit
+ * operand to f32, is a function of at most 16 bits: lowering tabulates it once with this
+ * same evaluator (epilogue_prepare), and runs read the table, so the result is the
+ * evaluator's bit for bit. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -340,13 +341,14 @@ enum { LUT2_MIN_ELEMS = 4096 };
 static const uint8_t *tabulate(const Stage *s, Arena *mem) {
   int64_t numel = 1;
   for (int l = 0; l < s->rank; l++) numel *= s->dims[l];
-  if (s->n_in < 1 || s->n_in > 2 || !is_8bit(s->dtype) ||
+  bool f32 = s->dtype == KILN_F32 && s->n_in == 1; /* a dequantize: 256 floats */
+  if (s->n_in < 1 || s->n_in > 2 || (!is_8bit(s->dtype) && !f32) ||
       (s->n_in == 2 && numel < LUT2_MIN_ELEMS))
     return NULL;
   for (int i = 0; i < s->n_in; i++)
     if (!is_8bit(s->in[i].dtype)) return NULL;
   int size = s->n_in == 1 ? 256 : 65536;
-  uint8_t *lut = arena_alloc(mem, (size_t)size);
+  uint8_t *lut = arena_alloc(mem, (size_t)size * (f32 ? sizeof(float) : 1));
   if (!lut) return NULL;
   static const Lanes zeros;
   Lanes ops[2], vals[MAX_INSTS];
@@ -358,7 +360,8 @@ static const uint8_t *tabulate(const Stage *s, Arena *mem) {
       if (s->n_in == 2) ops[1].i[j] = byte_value((uint8_t)((t + j) >> 8), s->in[1].dtype);
     }
     const Lanes *r = eval_body(&s->op->attrs.body, arg, vals, v, RUN);
-    for (int j = 0; j < RUN; j++) lut[t + j] = (uint8_t)r->i[j];
+    if (f32) memcpy((float *)(void *)lut + t, r->f, sizeof(float) * RUN);
+    else for (int j = 0; j < RUN; j++) lut[t + j] = (uint8_t)r->i[j];
   }
   return lut;
 }
@@ -441,7 +444,10 @@ static bool run_lut_only(const Kernel *k, uint8_t *const *bufs, int64_t begin, i
     if (!reads_element_index(st, &st->in[i])) return false;
   const uint8_t *a = bufs[st->in[0].buf], *lut = st->lut;
   uint8_t *out = bufs[st->out_buf];
-  if (st->n_in == 1) {
+  if (st->dtype == KILN_F32) {
+    const float *lf = (const float *)(const void *)lut;
+    for (int64_t e = begin; e < end; e++) ((float *)(void *)out)[e] = lf[a[e]];
+  } else if (st->n_in == 1) {
     for (int64_t e = begin; e < end; e++) out[e] = lut[a[e]];
   } else {
     const uint8_t *b = bufs[st->in[1].buf];
@@ -487,7 +493,8 @@ static const Lanes *lut_lanes(const Stage *st, const Lanes *const *arg, Lanes *r
   for (int j = 0; j < n; j++) {
     unsigned idx = (uint8_t)arg[0]->i[j];
     if (st->n_in == 2) idx |= (unsigned)(uint8_t)arg[1]->i[j] << 8;
-    r->i[j] = byte_value(st->lut[idx], st->dtype);
+    if (st->dtype == KILN_F32) r->f[j] = ((const float *)(const void *)st->lut)[idx];
+    else r->i[j] = byte_value(st->lut[idx], st->dtype);
   }
   return r;
 }

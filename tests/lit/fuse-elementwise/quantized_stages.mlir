@@ -1,7 +1,8 @@
 // 8-bit elementwise stages as an int8 model has them: the input QuantizeLinear of f32
 // tensors (u8 and s8), a QDQ residual add of a u8 and an s8 tensor, a requantize of one
-// 8-bit tensor. Each quantized tensor has two uses, so nothing fuses; the CPU backend
-// runs the quantizes as plain loops and the other two from tables of their bodies
+// 8-bit tensor, a dequantize to f32. Each quantized tensor has several uses, so nothing
+// fuses; the CPU backend runs the quantizes as plain loops and the others from tables
+// of their bodies
 // (epilogue.c), which tests/backend/compare_lit.py checks against the interpreter
 // (integers exactly; 8192 elements, enough for the two-operand table).
 // RUN: %kiln compile %s --passes=fuse-elementwise,dce --verify-each --emit-ir | FileCheck %s
@@ -13,9 +14,10 @@
 // CHECK: arith.fptosi
 // CHECK: %[[S:.*]] = "kiln.generic"(%[[A]], %[[B]])
 // CHECK: %[[R:.*]] = "kiln.generic"(%[[A]])
-// CHECK: return %[[A]], %[[B]], %[[S]], %[[R]]
+// CHECK: %[[D:.*]] = "kiln.generic"(%[[A]])
+// CHECK: return %[[A]], %[[B]], %[[S]], %[[R]], %[[D]]
 module {
-  func.func @main(%arg0: tensor<1x16x16x32xf32> {kiln.name = "x"}, %arg1: tensor<1x16x16x32xf32> {kiln.name = "y"}) -> (tensor<1x16x16x32xui8> {kiln.name = "a"}, tensor<1x16x16x32xi8> {kiln.name = "b"}, tensor<1x16x16x32xui8> {kiln.name = "sum"}, tensor<1x16x16x32xi8> {kiln.name = "requant"}) {
+  func.func @main(%arg0: tensor<1x16x16x32xf32> {kiln.name = "x"}, %arg1: tensor<1x16x16x32xf32> {kiln.name = "y"}) -> (tensor<1x16x16x32xui8> {kiln.name = "a"}, tensor<1x16x16x32xi8> {kiln.name = "b"}, tensor<1x16x16x32xui8> {kiln.name = "sum"}, tensor<1x16x16x32xi8> {kiln.name = "requant"}, tensor<1x16x16x32xf32> {kiln.name = "dequant"}) {
     %0 = "kiln.generic"(%arg0) ({
     ^bb0(%in0: f32, %out0: i8):
       %b0 = arith.constant 7.8125e-03 : f32
@@ -91,6 +93,16 @@ module {
       %b12 = arith.fptosi %b11 : f32 to i8
       "kiln.yield"(%b12) : (i8) -> ()
     }) {kiln.name = "requantize", indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} : (tensor<1x16x16x32xui8>) -> tensor<1x16x16x32xi8>
-    return %0, %1, %2, %3 : tensor<1x16x16x32xui8>, tensor<1x16x16x32xi8>, tensor<1x16x16x32xui8>, tensor<1x16x16x32xi8>
+    %4 = "kiln.generic"(%0) ({
+    ^bb0(%in0: i8, %out0: f32):
+      %b0 = arith.uitofp %in0 : i8 to f32
+      %b1 = arith.constant {kiln.unsigned} 128 : i8
+      %b2 = arith.uitofp %b1 : i8 to f32
+      %b3 = arith.subf %b0, %b2 : f32
+      %b4 = arith.constant 7.8125e-03 : f32
+      %b5 = arith.mulf %b3, %b4 : f32
+      "kiln.yield"(%b5) : (f32) -> ()
+    }) {kiln.name = "dequantize", indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} : (tensor<1x16x16x32xui8>) -> tensor<1x16x16x32xf32>
+    return %0, %1, %2, %3, %4 : tensor<1x16x16x32xui8>, tensor<1x16x16x32xi8>, tensor<1x16x16x32xui8>, tensor<1x16x16x32xi8>, tensor<1x16x16x32xf32>
   }
 }
