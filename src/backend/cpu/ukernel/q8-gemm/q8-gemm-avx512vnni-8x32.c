@@ -16,6 +16,7 @@ enum { MR = 8, NR = 32 };
 /* acc += a (u8) . b (s8), 4 products per lane: vpdpbusd in place. As an asm statement
  * because with the intrinsic GCC 12 copied every accumulator around each one (two moves
  * per vpdpbusd) and spilled some. */
+typedef uint32_t u32_unaligned __attribute__((aligned(1), may_alias));
 #define DPBUSD(acc, a, b) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b))
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
@@ -45,12 +46,6 @@ void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
   ROWS(INIT_ROW)
 #undef INIT_ROW
 
-#define STEP_ROW(i)                                                                       \
-  {                                                                                       \
-    const __m512i va = _mm512_xor_si512(_mm512_set1_epi32((int)x##i), vflip);             \
-    DPBUSD(vacc##i##0, va, vb0);                                                          \
-    DPBUSD(vacc##i##1, va, vb1);                                                          \
-  }
   /* The last 1-3 k (when K % 4 != 0) are read from zero-padded copies, so that every
    * step of the one loop below broadcasts 4 bytes from memory (the packed weights past K
    * are 0). One loop: with a separate tail step GCC spilled the accumulators in it. */
@@ -61,18 +56,32 @@ void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
     ROWS(TAIL_ROW)
   }
 #undef TAIL_ROW
-  for (size_t k = 0; k < kc; k += 4) {
-    const __m512i vb0 = _mm512_loadu_si512(b);
-    const __m512i vb1 = _mm512_loadu_si512(b + 64);
-    b += 4 * NR;
-    const bool main_k = k < kmain;
-#define LOAD_ROW(i)                                                                       \
-  uint32_t x##i;                                                                          \
-  memcpy(&x##i, main_k ? a##i + k : (const uint8_t *)&tail[i], 4);
-    ROWS(LOAD_ROW)
-#undef LOAD_ROW
-    ROWS(STEP_ROW)
+  /* A row's 4 bytes broadcast straight from memory (a load, no vector ALU op); s8
+   * activations get their sign bit flipped, u8 ones (flip 0) skip that xor: the loop is
+   * written twice. */
+#define BCAST(i) __m512i va##i;                                                           \
+  __asm__("vpbroadcastd %1, %0" : "=v"(va##i)                                              \
+          : "m"(*(const u32_unaligned *)(main_k ? a##i + k : (const uint8_t *)&tail[i])));
+#define FLIP(i) va##i = _mm512_xor_si512(va##i, vflip);
+#define STEP_ROW(i) DPBUSD(vacc##i##0, va##i, vb0); DPBUSD(vacc##i##1, va##i, vb1);
+#define K_LOOP(FLIP_ROWS)                                                                 \
+  for (size_t k = 0; k < kc; k += 4) {                                                    \
+    const __m512i vb0 = _mm512_loadu_si512(b);                                            \
+    const __m512i vb1 = _mm512_loadu_si512(b + 64);                                       \
+    b += 4 * NR;                                                                          \
+    const bool main_k = k < kmain;                                                        \
+    ROWS(BCAST)                                                                           \
+    FLIP_ROWS                                                                             \
+    ROWS(STEP_ROW)                                                                        \
   }
+  if (a_flip) {
+    K_LOOP(ROWS(FLIP))
+  } else {
+    K_LOOP()
+  }
+#undef K_LOOP
+#undef BCAST
+#undef FLIP
 #undef STEP_ROW
 
   if (row_sum) { /* - row_sum[i] * w_zp[n] (weights with nonzero zero points) */
