@@ -447,7 +447,7 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
   for (int64_t i = 0; i < d2; i++)                                                         \
     for (int64_t j = 0; j < d1; j++)                                                       \
       ((T *)out)[e++] = ((const T *)in)[off + i * s2 + j * s1];
-static void permute(const Op *t, const uint8_t *in, uint8_t *out) {
+static void permute(const Op *t, const uint8_t *in, uint8_t *out, int64_t o0, int64_t o1) {
   const TensorType *x = &t->in[0]->type, *y = &t->out[0]->type;
   int rank = y->rank;
   size_t size = dtype_size(y->dtype);
@@ -456,8 +456,10 @@ static void permute(const Op *t, const uint8_t *in, uint8_t *out) {
   for (int i = 0; i < rank; i++) stride[i] = in_stride[t->attrs.perm[i]];
   int64_t d1 = rank >= 1 ? y->dims[rank - 1] : 1, s1 = rank >= 1 ? stride[rank - 1] : 0;
   int64_t d2 = rank >= 2 ? y->dims[rank - 2] : 1, s2 = rank >= 2 ? stride[rank - 2] : 0;
-  int64_t n = type_numel(y), off = 0;
-  for (int64_t e = 0; e < n;) {
+  int64_t off = 0, e = o0 * d1 * d2, end = o1 * d1 * d2;
+  for (int64_t i = rank - 3, r = o0; i >= 0; i--) /* outer index o0: its source offset */
+    idx[i] = r % y->dims[i], off += idx[i] * stride[i], r /= y->dims[i];
+  while (e < end) {
     switch (size) {
     case 1: PERMUTE_ROWS(uint8_t) break;
     case 2: PERMUTE_ROWS(uint16_t) break;
@@ -472,6 +474,25 @@ static void permute(const Op *t, const uint8_t *in, uint8_t *out) {
     }
   }
 }
+
+/* Outer indices (all dims but the two innermost) of a transpose, split across threads. */
+enum { PERMUTE_CHUNKS = 16 };
+static int64_t permute_outer(const Op *t) {
+  const TensorType *y = &t->out[0]->type;
+  int64_t n = 1;
+  for (int i = 0; i + 2 < y->rank; i++) n *= y->dims[i];
+  return type_numel(y) ? n : 0;
+}
+
+static void permute_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0, outer = permute_outer(k->op);
+  int64_t chunks = outer < PERMUTE_CHUNKS ? outer : PERMUTE_CHUNKS;
+  permute(k->op, x->bufs[k->in_buf[0]], x->bufs[k->out_buf[0]], outer * (int64_t)c / chunks,
+          outer * (int64_t)(c + 1) / chunks);
+  if (t0) trace_chunk(x, t0);
+}
 #undef PERMUTE_ROWS
 
 static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
@@ -485,7 +506,11 @@ static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
             (size_t)p->bufs[k->out_buf[0]].nbytes);
     break;
   case KERNEL_FUSED: return run_fused(p, k, d);
-  case KERNEL_PERMUTE: permute(k->op, p->buf_addr[k->in_buf[0]], p->buf_addr[k->out_buf[0]]); break;
+  case KERNEL_PERMUTE: {
+    int64_t outer = permute_outer(k->op);
+    parallel(p, permute_chunk, &ctx, outer < PERMUTE_CHUNKS ? outer : PERMUTE_CHUNKS);
+    return KILN_OK;
+  }
   }
   if (t0 && !st) trace_chunk(&ctx, t0);
   return st;
