@@ -148,10 +148,10 @@ static void dwconv_chunk(void *ctx, size_t c) {
 }
 
 /* Rows [r0, r1) of an int8 GEMM whose A is `a` (row 0, K bytes a row), then the epilogue. */
-static void q8_gemm_rows(const ChunkCtx *x, const uint8_t *a, int64_t r0, int64_t r1) {
+static void q8_gemm_rows(const ChunkCtx *x, const uint8_t *a, size_t lda, int64_t r0, int64_t r1) {
   const Kernel *k = x->k;
   size_t osize = kiln_q8_out_size(k->rq.out_type), rows = (size_t)(r1 - r0);
-  kiln_q8_gemm(rows, (size_t)k->N, (size_t)k->K, a + r0 * k->K, (size_t)k->K, k->q8_weights,
+  kiln_q8_gemm(rows, (size_t)k->N, (size_t)k->K, a + (size_t)r0 * lda, lda, k->q8_weights,
                x->bufs[k->root_buf] + (size_t)(r0 * k->N) * osize, (size_t)k->N, &k->rq, k->uk,
                0, kiln_q8_gemm_tile_count(rows, (size_t)k->N, k->uk));
   if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
@@ -162,8 +162,19 @@ static void q8_gemm_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   int64_t t0 = x->p->trace ? now_ns() : 0, r0, r1;
   chunk_rows(x->k, c, &r0, &r1);
-  q8_gemm_rows(x, x->bufs[x->k->in_buf[0]], r0, r1);
+  q8_gemm_rows(x, x->bufs[x->k->in_buf[0]], (size_t)x->k->K, r0, r1);
   if (t0) trace_chunk(x, t0);
+}
+
+/* memcpy for the few bytes of an image's tap row (3 taps x 3 channels): two overlapping
+ * fixed-size copies, which compile to moves, instead of a call. */
+static inline void copy_bytes(uint8_t *dst, const uint8_t *src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    memcpy(dst, src, 8);
+    memcpy(dst + n - 8, src + n - 8, 8);
+  } else {
+    memcpy(dst, src, n);
+  }
 }
 
 /* One kernel row of taps (kw taps of C bytes) of output pixel column ow at input row ih,
@@ -181,7 +192,7 @@ static void q8_im2col_taps(const Kernel *k, const uint8_t *x, ptrdiff_t ih, size
   }
   const uint8_t *src = x + (size_t)ih * s->in_w * C;
   if (s->dilation_w == 1 && iw0 >= 0 && iw0 + (ptrdiff_t)s->kw <= (ptrdiff_t)s->in_w) {
-    memcpy(dst, src + (size_t)iw0 * C, row);
+    copy_bytes(dst, src + (size_t)iw0 * C, row);
     return;
   }
   for (size_t j = 0; j < s->kw; j++, dst += C) {
@@ -191,15 +202,20 @@ static void q8_im2col_taps(const Kernel *k, const uint8_t *x, ptrdiff_t ih, size
   }
 }
 
+/* Row stride of an int8 conv's im2col matrix: K rounded up to 4, so that the GEMM reads
+ * whole groups of 4 bytes (kiln_q8_gemm; the pad bytes are zero). */
+static size_t im2col_stride(const Kernel *k) { return ((size_t)k->K + 3) & ~(size_t)3; }
+
 /* Gathers the rows (output pixels) [r0, r1) of an int8 KxK conv's im2col matrix: per
  * pixel the KH x KW x C input taps. */
 static void q8_im2col(const Kernel *k, const uint8_t *in, uint8_t *col, int64_t r0, int64_t r1) {
   const struct kiln_f32_conv_shape *s = &k->conv;
-  size_t C = s->in_c, pixels = s->out_h * s->out_w, row = s->kw * C;
+  size_t C = s->in_c, pixels = s->out_h * s->out_w, row = s->kw * C, lda = im2col_stride(k);
   size_t img = (size_t)r0 / pixels, p = (size_t)r0 % pixels, oh = p / s->out_w, ow = p % s->out_w;
   for (int64_t r = r0; r < r1; r++) {
     const uint8_t *x = in + img * s->in_h * s->in_w * C;
-    uint8_t *dst = col + (size_t)r * (size_t)k->K;
+    uint8_t *dst = col + (size_t)r * lda;
+    for (size_t b = (size_t)k->K; b < lda; b++) dst[b] = 0;
     for (size_t i = 0; i < s->kh; i++, dst += row)
       q8_im2col_taps(k, x, (ptrdiff_t)(oh * s->stride_h + i * s->dilation_h) - (ptrdiff_t)s->pad_top,
                      ow, dst);
@@ -213,7 +229,7 @@ static void q8_conv_chunk(void *ctx, size_t c) {
   int64_t t0 = x->p->trace ? now_ns() : 0, r0, r1;
   chunk_rows(x->k, c, &r0, &r1);
   q8_im2col(x->k, x->bufs[x->k->in_buf[0]], x->bufs[x->k->im2col_buf], r0, r1);
-  q8_gemm_rows(x, x->bufs[x->k->im2col_buf], r0, r1);
+  q8_gemm_rows(x, x->bufs[x->k->im2col_buf], im2col_stride(x->k), r0, r1);
   if (t0) trace_chunk(x, t0);
 }
 
@@ -442,11 +458,28 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
 
 /* Transpose: out[i] = in[source of i] (op: the transpose; elements of 1, 2, 4 or 8 bytes).
  * The two innermost output dims are plain loops with their source strides (an NCHW ->
- * NHWC image: pixels along a row, channels within a pixel); an odometer steps the rest. */
-#define PERMUTE_ROWS(T)                                                                    \
+ * NHWC image: pixels along a row, channels within a pixel); an odometer steps the rest.
+ * An image of 1-4 channels (a model's input) interleaves contiguous source rows: that
+ * loop, with the channel count a constant, GCC vectorizes (-O3 for this file). */
+#define INTERLEAVE(T, D)                                                                   \
   for (int64_t i = 0; i < d2; i++)                                                         \
-    for (int64_t j = 0; j < d1; j++)                                                       \
-      ((T *)out)[e++] = ((const T *)in)[off + i * s2 + j * s1];
+    for (int64_t j = 0; j < D; j++)                                                        \
+      ((T *)out)[e + i * D + j] = ((const T *)in)[off + j * s1 + i];
+#define PERMUTE_ROWS(T)                                                                    \
+  if (s2 == 1 && d1 >= 1 && d1 <= 4) {                                                     \
+    switch (d1) {                                                                          \
+    case 1: INTERLEAVE(T, 1) break;                                                        \
+    case 2: INTERLEAVE(T, 2) break;                                                        \
+    case 3: INTERLEAVE(T, 3) break;                                                        \
+    default: INTERLEAVE(T, 4) break;                                                       \
+    }                                                                                      \
+    e += d1 * d2;                                                                          \
+  } else {                                                                                 \
+    for (int64_t i = 0; i < d2; i++)                                                       \
+      for (int64_t j = 0; j < d1; j++)                                                     \
+        ((T *)out)[e++] = ((const T *)in)[off + i * s2 + j * s1];                          \
+  }
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 static void permute(const Op *t, const uint8_t *in, uint8_t *out, int64_t o0, int64_t o1) {
   const TensorType *x = &t->in[0]->type, *y = &t->out[0]->type;
   int rank = y->rank;
@@ -494,6 +527,7 @@ static void permute_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 #undef PERMUTE_ROWS
+#undef INTERLEAVE
 
 static KilnStatus run_kernel(CpuProgram *p, const Kernel *k, Diag *d) {
   ChunkCtx ctx = {k, p->buf_addr, p, (int)(k - p->kernels)};

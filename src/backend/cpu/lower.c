@@ -970,7 +970,7 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
         (size_t)r->attrs.pads[1]};
     M = x->dims[0] * y->dims[1] * y->dims[2], N = y->dims[3];
     K = r->attrs.kernel[0] * r->attrs.kernel[1] * x->dims[3];
-    k->im2col_buf = add_buf(L, BUF_ARENA, -1, M * K);
+    k->im2col_buf = add_buf(L, BUF_ARENA, -1, M * ((K + 3) & ~(int64_t)3)); /* rows of 4k bytes */
     if (k->im2col_buf < 0) return nomem(L);
     k->rq.acc_bias = r->n_in > 2 ? const_data(L, r->in[2]) : NULL;
   }

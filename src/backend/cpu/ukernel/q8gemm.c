@@ -135,6 +135,10 @@ void kiln_q8_gemm(size_t M, size_t N, size_t K, const void *A, size_t lda,
   const uint8_t *a = A, a_flip = h.a_signed ? 0x80 : 0;
   const uint8_t *panels = (const uint8_t *)packed_b + HEADER_BYTES;
   const size_t pbytes = panel_bytes(K, kernel), osize = kiln_q8_out_size(rq->out_type);
+  /* Rows whose stride leaves room read whole groups of 4 bytes: the bytes past K meet the
+   * packed weights' zeros, so the sums are the same, and the kernels skip their tail
+   * copies (an image's 3x3x3 conv: K = 27). The row sums stay over K. */
+  const size_t kc = lda >= round4(K) ? round4(K) : K;
 
   size_t m_block = max_size(1, L2_A_BYTES / (mr * K)); /* tiles */
   if (h.has_w_zp)
@@ -170,7 +174,7 @@ void kiln_q8_gemm(size_t M, size_t N, size_t K, const void *A, size_t lda,
         }
         for (size_t i = lo; i < hi; i++) {
           const size_t m0 = i * mr;
-          ukernel(min_size(mr, M - m0), ncur, K, a + m0 * lda, lda, panels + j * pbytes,
+          ukernel(min_size(mr, M - m0), ncur, kc, a + m0 * lda, lda, panels + j * pbytes,
                   (uint8_t *)C + (m0 * ldc + n0) * osize, ldc,
                   h.has_w_zp ? row_sum + (m0 - ib * mr) : NULL, a_flip, &tile_rq);
         }

@@ -190,8 +190,10 @@ struct kiln_q8_requant {
 /* c[0:mr, 0:nr] = requant(colterm[n] + sum_{k<kc} A_u[i][k] * B[k][n]
  *                         - (row_sum ? row_sum[i] * w_zp[n] : 0))
  * with A_u = a ^ a_flip (a_flip = 0x80 turns s8 activations into u8 + 128; 0 for u8),
- * 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1 the true K (the kernel reads no byte of a row
- * past kc). a: row stride lda bytes. w: one packed panel of kiln_q8_gemm_pack_b (its
+ * 1 <= mr <= MR, 1 <= nr <= NR, kc >= 1 the bytes of a row to read (no byte past kc):
+ * the true K, or K rounded up to 4 when the rows hold those bytes (the packed weights
+ * past K are zero, so whatever they are adds nothing; kiln_q8_gemm does that when lda
+ * allows). a: row stride lda bytes. w: one packed panel of kiln_q8_gemm_pack_b (its
  * header holds colterm and w_zp). c: row stride ldc elements of rq->out_type. rq->scale
  * and rq->bias point at the tile's first column. row_sum: NULL when every w_zp is 0, else
  * sum_k A_u[i][k] for the tile's rows. */

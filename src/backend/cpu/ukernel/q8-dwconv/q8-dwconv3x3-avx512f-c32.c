@@ -12,21 +12,28 @@ static inline __m512i widen(__m128i x, int a_signed) {
   return a_signed ? _mm512_cvtepi8_epi32(x) : _mm512_cvtepu8_epi32(x);
 }
 
-/* The interior pixels [ow0, ow1) of 32 channels from c: the nine weight vectors stay in
- * registers across the pixels, and the zero point is off once per block (sum_t (x_t - zp)
- * w_t = sum_t x_t w_t - zp sum_t w_t, exact in int32) instead of once per tap. */
-static void interior_block(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint8_t *out,
-                           size_t c, size_t ow0, size_t ow1, int32_t a_zp, int a_signed,
-                           const struct kiln_q8_requant *rq, const struct kiln_q8_rq512 *v,
-                           int plain) {
+#define TAPS(X) X(0, 0, 0) X(1, 0, 1) X(2, 0, 2) X(3, 1, 0) X(4, 1, 1) X(5, 1, 2) \
+  X(6, 2, 0) X(7, 2, 1) X(8, 2, 2)
+
+/* The interior pixels [ow0, ow1) of 32 channels from c: the nine weight vectors pairs
+ * stay in registers across the pixels (taps unrolled, a_signed and plain constants in
+ * each specialization), and the zero point is off once per block (sum_t (x_t - zp) w_t =
+ * sum_t x_t w_t - zp sum_t w_t, exact in int32) instead of once per tap. */
+static inline __attribute__((always_inline)) void
+interior_block_impl(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint8_t *out,
+                    size_t c, size_t ow0, size_t ow1, int32_t a_zp, const int a_signed,
+                    const struct kiln_q8_requant *rq, const struct kiln_q8_rq512 *v,
+                    const int plain) {
   const size_t C = row->channels;
-  __m512i w0[9], w1[9], zc0 = _mm512_setzero_si512(), zc1 = _mm512_setzero_si512();
-  for (int t = 0; t < 9; t++) {
-    w0[t] = _mm512_loadu_si512(w + (size_t)t * C + c);
-    w1[t] = _mm512_loadu_si512(w + (size_t)t * C + c + 16);
-    zc0 = _mm512_add_epi32(zc0, _mm512_madd_epi16(w0[t], _mm512_set1_epi32(1)));
-    zc1 = _mm512_add_epi32(zc1, _mm512_madd_epi16(w1[t], _mm512_set1_epi32(1)));
-  }
+  __m512i zc0 = _mm512_setzero_si512(), zc1 = _mm512_setzero_si512();
+  const __m512i ones = _mm512_set1_epi32(1);
+#define LOAD_W(t, kh, kw)                                                                 \
+  const __m512i w0_##t = _mm512_loadu_si512(w + (size_t)(t) * C + c);                     \
+  const __m512i w1_##t = _mm512_loadu_si512(w + (size_t)(t) * C + c + 16);                \
+  zc0 = _mm512_add_epi32(zc0, _mm512_madd_epi16(w0_##t, ones));                           \
+  zc1 = _mm512_add_epi32(zc1, _mm512_madd_epi16(w1_##t, ones));
+  TAPS(LOAD_W)
+#undef LOAD_W
   zc0 = _mm512_mullo_epi32(zc0, _mm512_set1_epi32(a_zp));
   zc1 = _mm512_mullo_epi32(zc1, _mm512_set1_epi32(a_zp));
   const __m512i ab0 = kiln_q8_acc_bias16(rq, c, 0xffff), ab1 = kiln_q8_acc_bias16(rq, c + 16, 0xffff);
@@ -34,17 +41,20 @@ static void interior_block(const struct kiln_q8_dwconv_row *row, const int32_t *
   const size_t step = row->dilation_w * C;
   for (size_t ow = ow0; ow < ow1; ow++) {
     const size_t iw = ow * row->stride_w - row->pad_left;
+    const uint8_t *x0 = row->rows[0] + iw * C + c, *x1 = row->rows[1] + iw * C + c,
+                  *x2 = row->rows[2] + iw * C + c;
     __m512i acc0 = _mm512_sub_epi32(_mm512_setzero_si512(), zc0);
     __m512i acc1 = _mm512_sub_epi32(_mm512_setzero_si512(), zc1);
-    for (int kh = 0; kh < 3; kh++) {
-      const uint8_t *x = row->rows[kh] + iw * C + c;
-      for (int kw = 0; kw < 3; kw++, x += step) {
-        const __m512i x0 = widen(_mm_loadu_si128((const __m128i *)x), a_signed);
-        const __m512i x1 = widen(_mm_loadu_si128((const __m128i *)(x + 16)), a_signed);
-        acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(x0, w0[kh * 3 + kw]));
-        acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(x1, w1[kh * 3 + kw]));
-      }
-    }
+#define TAP(t, kh, kw)                                                                    \
+  {                                                                                       \
+    const uint8_t *x = x##kh + (kw) * step;                                               \
+    acc0 = _mm512_add_epi32(acc0, _mm512_madd_epi16(                                      \
+        widen(_mm_loadu_si128((const __m128i *)x), a_signed), w0_##t));                   \
+    acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(                                      \
+        widen(_mm_loadu_si128((const __m128i *)(x + 16)), a_signed), w1_##t));            \
+  }
+    TAPS(TAP)
+#undef TAP
     if (plain) {
       uint8_t *dst = out + ow * C + c;
       kiln_q8_requant_plain16(acc0, ab0, s0, v, 0xffff, dst);
@@ -54,6 +64,19 @@ static void interior_block(const struct kiln_q8_dwconv_row *row, const int32_t *
       kiln_q8_requant_store16(acc1, c + 16, 0xffff, rq, v, out, ow * C + c + 16);
     }
   }
+}
+#undef TAPS
+
+static void interior_block(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint8_t *out,
+                           size_t c, size_t ow0, size_t ow1, int32_t a_zp, int a_signed,
+                           const struct kiln_q8_requant *rq, const struct kiln_q8_rq512 *v,
+                           int plain) {
+  if (plain && !a_signed)
+    interior_block_impl(row, w, out, c, ow0, ow1, a_zp, 0, rq, v, 1);
+  else if (plain)
+    interior_block_impl(row, w, out, c, ow0, ow1, a_zp, 1, rq, v, 1);
+  else
+    interior_block_impl(row, w, out, c, ow0, ow1, a_zp, a_signed, rq, v, 0);
 }
 
 void kiln_q8_dwconv3x3_ukernel__avx512f_c32(const struct kiln_q8_dwconv_row *restrict row,
