@@ -157,12 +157,32 @@ static void q8_gemm_rows(const ChunkCtx *x, const uint8_t *a, size_t lda, int64_
   if (k->n_stages) epilogue_run(k, x->bufs, r0 * k->N, r1 * k->N);
 }
 
-/* Rows of an int8 GEMM (quantize_convs.c's integer 1x1 convs) + epilogue. */
+/* Column-panel chunk of an int8 GEMM with few rows (gemm_column_chunk's counterpart). */
+static void q8_gemm_column_chunk(const ChunkCtx *x, size_t c) {
+  const Kernel *k = x->k;
+  size_t nr = k->uk->nr, m_tiles = ((size_t)k->M + k->uk->mr - 1) / k->uk->mr;
+  size_t panels = ((size_t)k->N + nr - 1) / nr;
+  size_t j0 = c * (size_t)k->cols_per_chunk;
+  size_t j1 = j0 + (size_t)k->cols_per_chunk < panels ? j0 + (size_t)k->cols_per_chunk : panels;
+  kiln_q8_gemm((size_t)k->M, (size_t)k->N, (size_t)k->K, x->bufs[k->in_buf[0]], (size_t)k->K,
+               k->q8_weights, x->bufs[k->root_buf], (size_t)k->N, &k->rq, k->uk, j0 * m_tiles,
+               j1 * m_tiles);
+  int64_t n0 = (int64_t)(j0 * nr), n1 = (int64_t)(j1 * nr) < k->N ? (int64_t)(j1 * nr) : k->N;
+  for (int64_t m = 0; k->n_stages && m < k->M; m++)
+    epilogue_run(k, x->bufs, m * k->N + n0, m * k->N + n1);
+}
+
+/* Rows (or column panels) of an int8 GEMM (quantize_convs.c's integer 1x1 convs and
+ * matmuls) + epilogue. */
 static void q8_gemm_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   int64_t t0 = x->p->trace ? now_ns() : 0, r0, r1;
-  chunk_rows(x->k, c, &r0, &r1);
-  q8_gemm_rows(x, x->bufs[x->k->in_buf[0]], (size_t)x->k->K, r0, r1);
+  if (x->k->cols_per_chunk) {
+    q8_gemm_column_chunk(x, c);
+  } else {
+    chunk_rows(x->k, c, &r0, &r1);
+    q8_gemm_rows(x, x->bufs[x->k->in_buf[0]], (size_t)x->k->K, r0, r1);
+  }
   if (t0) trace_chunk(x, t0);
 }
 

@@ -998,6 +998,13 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   k->rows_per_chunk = mr * min_i64(want, l2_rows);
   k->chunk_elems = k->rows_per_chunk * N;
   k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;
+  /* Few rows (a classifier's GEMV, the 7x7 layers): column-panel chunks, as try_gemm. */
+  int64_t panels = (N + (int64_t)uk->nr - 1) / (int64_t)uk->nr;
+  if (k->root == ROOT_Q8GEMM && L->p->threads > 1 && k->n_chunks < 2 * (int64_t)L->p->threads &&
+      panels > 1) {
+    k->cols_per_chunk = max_i64(1, panels / (int64_t)(4 * L->p->threads));
+    k->n_chunks = (panels + k->cols_per_chunk - 1) / k->cols_per_chunk;
+  }
   return KILN_OK;
 }
 

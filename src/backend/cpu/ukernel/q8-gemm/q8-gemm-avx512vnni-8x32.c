@@ -21,20 +21,17 @@ typedef uint32_t u32_unaligned __attribute__((aligned(1), may_alias));
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
-                                            const uint8_t *restrict a, size_t lda,
-                                            const void *restrict w, void *restrict c,
-                                            size_t ldc, const int32_t *restrict row_sum,
-                                            uint8_t a_flip,
-                                            const struct kiln_q8_requant *restrict rq) {
-  assert(mr >= 1 && mr <= MR);
-  assert(nr >= 1 && nr <= NR);
-  assert(kc >= 1);
-  assert(a && w && c && rq);
+/* The kernel for a constant row count mr (1..MR): the rows past it vanish at compile
+ * time, so a GEMV (M = 1, a classifier) or a tile at the bottom edge does only its work. */
+static inline __attribute__((always_inline)) void
+gemm_rows(const size_t mr, size_t nr, size_t kc, const uint8_t *restrict a, size_t lda,
+          const void *restrict w, void *restrict c, size_t ldc,
+          const int32_t *restrict row_sum, uint8_t a_flip,
+          const struct kiln_q8_requant *restrict rq) {
   const int32_t *colterm = w, *w_zp = colterm + NR;
   const int8_t *b = (const int8_t *)(w_zp + NR);
 
-  /* Rows past mr alias the last real row (computed, never stored). */
+  /* Rows past mr are never read (their code is dead); they point at the last real row. */
 #define DECL_ROW(i) const uint8_t *a##i = a + ((i) < mr ? (i) : mr - 1) * lda;
   ROWS(DECL_ROW)
 #undef DECL_ROW
@@ -51,7 +48,7 @@ void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
    * are 0). One loop: with a separate tail step GCC spilled the accumulators in it. */
   const size_t kmain = kc & ~(size_t)3;
   uint32_t tail[MR] = {0};
-#define TAIL_ROW(i) memcpy(&tail[i], a##i + kmain, kc - kmain);
+#define TAIL_ROW(i) if ((i) < mr) memcpy(&tail[i], a##i + kmain, kc - kmain);
   if (kmain < kc) {
     ROWS(TAIL_ROW)
   }
@@ -59,11 +56,12 @@ void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
   /* A row's 4 bytes broadcast straight from memory (a load, no vector ALU op); s8
    * activations get their sign bit flipped, u8 ones (flip 0) skip that xor: the loop is
    * written twice. */
-#define BCAST(i) __m512i va##i;                                                           \
-  __asm__("vpbroadcastd %1, %0" : "=v"(va##i)                                              \
-          : "m"(*(const u32_unaligned *)(main_k ? a##i + k : (const uint8_t *)&tail[i])));
-#define FLIP(i) va##i = _mm512_xor_si512(va##i, vflip);
-#define STEP_ROW(i) DPBUSD(vacc##i##0, va##i, vb0); DPBUSD(vacc##i##1, va##i, vb1);
+#define BCAST(i) __m512i va##i = vflip;                                                   \
+  if ((i) < mr)                                                                           \
+    __asm__("vpbroadcastd %1, %0" : "=v"(va##i)                                            \
+            : "m"(*(const u32_unaligned *)(main_k ? a##i + k : (const uint8_t *)&tail[i])));
+#define FLIP(i) if ((i) < mr) va##i = _mm512_xor_si512(va##i, vflip);
+#define STEP_ROW(i) if ((i) < mr) { DPBUSD(vacc##i##0, va##i, vb0); DPBUSD(vacc##i##1, va##i, vb1); }
 #define K_LOOP(FLIP_ROWS)                                                                 \
   for (size_t k = 0; k < kc; k += 4) {                                                    \
     const __m512i vb0 = _mm512_loadu_si512(b);                                            \
@@ -88,7 +86,7 @@ void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
     const __m512i vzp0 = _mm512_loadu_si512(w_zp);
     const __m512i vzp1 = _mm512_loadu_si512(w_zp + 16);
 #define ZP_ROW(i)                                                                         \
-  {                                                                                       \
+  if ((i) < mr) {                                                                         \
     const __m512i vs = _mm512_set1_epi32(row_sum[(i) < mr ? (i) : mr - 1]);               \
     vacc##i##0 = _mm512_sub_epi32(vacc##i##0, _mm512_mullo_epi32(vs, vzp0));              \
     vacc##i##1 = _mm512_sub_epi32(vacc##i##1, _mm512_mullo_epi32(vs, vzp1));              \
@@ -122,4 +120,23 @@ void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
   }
   ROWS(STORE_ROW)
 #undef STORE_ROW
+}
+
+void kiln_q8_gemm_ukernel__avx512vnni_8x32(size_t mr, size_t nr, size_t kc,
+                                            const uint8_t *restrict a, size_t lda,
+                                            const void *restrict w, void *restrict c,
+                                            size_t ldc, const int32_t *restrict row_sum,
+                                            uint8_t a_flip,
+                                            const struct kiln_q8_requant *restrict rq) {
+  assert(mr >= 1 && mr <= MR);
+  assert(nr >= 1 && nr <= NR);
+  assert(kc >= 1);
+  assert(a && w && c && rq);
+  switch (mr) {
+#define CASE(m)                                                                           \
+  case m: gemm_rows(m, nr, kc, a, lda, w, c, ldc, row_sum, a_flip, rq); return;
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7)
+#undef CASE
+  default: gemm_rows(MR, nr, kc, a, lda, w, c, ldc, row_sum, a_flip, rq); return;
+  }
 }
