@@ -472,6 +472,58 @@ static void rewrite_matmul_unit(Func *f, const Unit *u, Op *bias_add, const Valu
   free(w), free(wt), free(b), free(sb), free(M);
 }
 
+/* ---- global average pools: Q(avgpool over the whole image (DQ(x8))) ---------------- */
+
+/* An average pool whose window is the whole (unpadded) image, read from DQ(x8) and
+ * quantized by its only user: ONNX Runtime runs that unit as QLinearGlobalAveragePool. */
+static bool match_pool_unit(Op *op, QParams *x, QParams *y, Op **quant) {
+  const OpAttrs *a = &op->attrs;
+  if (op->kind != KILN_OP_POOL2D || a->pool_kind != POOL_AVG || op->n_in != 1 ||
+      op->in[0]->type.rank != 4 || op->out[0]->type.dtype != KILN_F32 ||
+      !value_has_one_use(op->out[0]))
+    return false;
+  bool nhwc = a->layout == LAYOUT_NHWC;
+  const int64_t *in = op->in[0]->type.dims, *out = op->out[0]->type.dims;
+  int64_t h = in[nhwc ? 1 : 2], w = in[nhwc ? 2 : 3];
+  for (int i = 0; i < 4; i++)
+    if (a->pads[i]) return false;
+  if (a->kernel[0] != h || a->kernel[1] != w || a->dilations[0] != 1 || a->dilations[1] != 1 ||
+      out[nhwc ? 1 : 2] != 1 || out[nhwc ? 2 : 3] != 1 || h * w >= (1 << 23))
+    return false;
+  *quant = op->out[0]->uses->user;
+  return match_dequant(op->in[0]->def, x) && match_quant(*quant, y);
+}
+
+/* The pool as QLinearGlobalAveragePool computes it (MLAS): the exact int32 sum of
+ * x8 - zx over the image (here a depthwise conv of ones, which the interpreter and the
+ * backend run exactly), then requantized by f32(sx / f32(sy * f32(H*W))). */
+static void rewrite_pool_unit(Func *f, Op *pool, Op *quant, const QParams *x, const QParams *y) {
+  const OpAttrs *a = &pool->attrs;
+  bool nhwc = a->layout == LAYOUT_NHWC;
+  int64_t C = pool->in[0]->type.dims[nhwc ? 3 : 1], hw = a->kernel[0] * a->kernel[1];
+  TensorType wt = {KILN_I32, 3, {C, a->kernel[0], a->kernel[1]}}, at = pool->out[0]->type;
+  if (nhwc) wt = (TensorType){KILN_I32, 3, {a->kernel[0], a->kernel[1], C}};
+  at.dtype = KILN_I32;
+  int32_t *ones = malloc(sizeof *ones * (size_t)(C * hw));
+  for (int64_t i = 0; ones && i < C * hw; i++) ones[i] = 1;
+  Value *ins[2] = {input_minus_zp(f, pool->in[0]->def->in[0], x->zp, pool->name, pool),
+                   ones ? new_const(f, pool->name, wt, ones, pool) : NULL};
+  free(ones);
+  Op *acc = ins[0] && ins[1] ? op_new(f, KILN_OP_DEPTHWISE_CONV2D, pool->name, 2, ins, 1, &at, pool)
+                             : NULL;
+  if (!acc) return;
+  acc->attrs.kernel[0] = a->kernel[0], acc->attrs.kernel[1] = a->kernel[1];
+  acc->attrs.strides[0] = a->strides[0], acc->attrs.strides[1] = a->strides[1];
+  acc->attrs.dilations[0] = acc->attrs.dilations[1] = 1;
+  acc->attrs.layout = a->layout;
+  float M = (float)x->scale / ((float)y->scale * (float)hw);
+  Value *r = requantize(f, acc->out[0], M, NULL, NULL, nhwc ? 3 : 1, y, quant->name, pool);
+  if (!r) return;
+  value_replace_uses(quant->out[0], r);
+  op_erase(quant);
+  op_erase(pool);
+}
+
 static bool same_qparams(const QParams *a, const QParams *b) {
   return (float)a->scale == (float)b->scale && a->zp == b->zp && a->qt == b->qt;
 }
@@ -541,6 +593,9 @@ KilnStatus pass_quantize_convs(Func *f, PassContext *ctx) {
                match_matmul_unit(op, &u, &bias_add, &bias)) {
       while (next == bias_add || next == u.quant) next = next->next;
       rewrite_matmul_unit(f, &u, bias_add, bias);
+    } else if (match_pool_unit(op, &u.x, &u.y, &u.quant)) {
+      if (next == u.quant) next = u.quant->next;
+      rewrite_pool_unit(f, op, u.quant, &u.x, &u.y);
     }
     free(u.w.scale), free(u.w.zp);
   }

@@ -59,7 +59,7 @@ typedef enum {
 
 typedef enum {
   ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3, ROOT_DWCONV, ROOT_CONV, ROOT_POOL,
-  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3, ROOT_Q8CONV, ROOT_RESIZE8
+  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3, ROOT_Q8CONV, ROOT_RESIZE8, ROOT_Q8GSUM
 } RootKind;
 
 /* One operand of an epilogue stage: an earlier epilogue value (same linear index) or a
@@ -136,6 +136,9 @@ typedef struct Kernel {
   const void *const *q8_band_w;
   int im2col_buf;             /* scratch in the arena, or -1: ROOT_Q8CONV M x K bytes (rows
                                * gathered per chunk); ROOT_RESIZE8 two int32 rows per chunk */
+  /* ROOT_Q8GSUM: a depthwise conv of ones over the whole image (quantize_convs.c's global
+   * average pool): per image and channel the int32 sum of the 8-bit input minus
+   * zp * in_h * in_w, requantized by rq; dw2 holds the shape, units are 64-channel blocks. */
   /* ROOT_RESIZE8: 8-bit linear resize in 10-bit fixed point (interp_resize.c), indices in
    * rs_h/rs_w (i0, i1), the weights of i1 here; rs = the shape. */
   const int32_t *rs8_wh, *rs8_ww;

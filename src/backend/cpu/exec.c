@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backend/cpu/backend.h"
+#include "backend/cpu/ukernel/q8-requant.h"
 #include "interp/interp.h"
 
 size_t cpu_core_count(void) {
@@ -309,6 +310,39 @@ static void q8_dwconv_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
+/* 64-channel blocks of a global 8-bit sum (ROOT_Q8GSUM, an int8 global average pool):
+ * int32 sums over the image's pixels (exact: in_h * in_w < 2^23), minus zp * pixels,
+ * requantized by the same scalar epilogue as the int8 kernels; then the stages. */
+static void q8_gsum_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
+  const struct kiln_f32_dwconv2d_shape *s = &k->dw2;
+  size_t C = s->channels, hw = s->in_h * s->in_w, image = c / (size_t)k->chunks_per_image;
+  size_t c0 = c % (size_t)k->chunks_per_image * (size_t)k->units_per_chunk * 64;
+  size_t c1 = c0 + (size_t)k->units_per_chunk * 64 < C ? c0 + (size_t)k->units_per_chunk * 64 : C;
+  const uint8_t *in = x->bufs[k->in_buf[0]] + image * hw * C;
+  float lo, hi;
+  kiln_q8_qbounds(&k->rq, &lo, &hi);
+  int32_t bias = -k->act.zp * (int32_t)hw;
+  for (size_t b = c0; b < c1; b += 64) {
+    size_t n = c1 - b < 64 ? c1 - b : 64;
+    int32_t acc[64] = {0};
+    for (size_t p = 0; p < hw; p++) {
+      const uint8_t *px = in + p * C + b;
+      if (k->act.is_signed)
+        for (size_t j = 0; j < n; j++) acc[j] += (int8_t)px[j];
+      else
+        for (size_t j = 0; j < n; j++) acc[j] += px[j];
+    }
+    for (size_t j = 0; j < n; j++)
+      kiln_q8_requant_store1(acc[j] + bias, b + j, &k->rq, lo, hi, x->bufs[k->root_buf],
+                             image * C + b + j);
+  }
+  if (k->n_stages) epilogue_run(k, x->bufs, (int64_t)(image * C + c0), (int64_t)(image * C + c1));
+  if (t0) trace_chunk(x, t0);
+}
+
 /* The microkernel epilogue of a conv-like root: its own bias operand (if any) or the
  * bias peeled from the first stage, and the clamp. */
 static struct kiln_f32_epilogue root_epilogue(const ChunkCtx *x, bool own_bias) {
@@ -460,6 +494,7 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
     parallel(p, k->q8_nhb ? q8_conv_banded_chunk : q8_conv_chunk, &ctx, k->n_chunks);
     return KILN_OK;
   case ROOT_Q8DWCONV3X3: parallel(p, q8_dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
+  case ROOT_Q8GSUM: parallel(p, q8_gsum_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_CONV: case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE: case ROOT_RESIZE8:
     parallel(p, image_chunk, &ctx, k->n_chunks);
     return KILN_OK;

@@ -840,6 +840,21 @@ static const int32_t *const_i32_in(const Lower *L, const Value *v, int32_t lo, i
   return w;
 }
 
+/* An integer NHWC depthwise conv of ones over the whole unpadded image (the global
+ * average pool of quantize_convs.c): ROOT_Q8GSUM. */
+static bool is_global_sum(const Lower *L, const Op *r) {
+  const OpAttrs *a = &r->attrs;
+  if (r->kind != KILN_OP_DEPTHWISE_CONV2D || a->layout != LAYOUT_NHWC || r->n_in != 2 ||
+      r->in[0]->type.rank != 4 || a->kernel[0] != r->in[0]->type.dims[1] ||
+      a->kernel[1] != r->in[0]->type.dims[2] || r->out[0]->type.dims[1] != 1 ||
+      r->out[0]->type.dims[2] != 1 || a->kernel[0] * a->kernel[1] >= (1 << 23) ||
+      !const_i32_in(L, r->in[1], 1, 1))
+    return false;
+  for (int i = 0; i < 4; i++)
+    if (a->pads[i]) return false;
+  return true;
+}
+
 /* An integer 2-D matmul with constant int8-range weights, or an NHWC depthwise 3x3 whose
  * input is an 8-bit tensor widened in this piece (through single-use views). */
 static bool q8_match(const Lower *L, Fusion *F) {
@@ -852,6 +867,7 @@ static bool q8_match(const Lower *L, Fusion *F) {
             (r->n_in == 2 || const_i32_in(L, r->in[2], INT32_MIN, INT32_MAX));
   Kernel scratch;
   if (dw && !dwconv3x3_shape(&scratch, r)) return false;
+  dw = dw || is_global_sum(L, r);
   bool conv = r->kind == KILN_OP_CONV2D && a->layout == LAYOUT_NHWC && a->groups == 1 &&
               const_i32_in(L, r->in[1], -128, 127) &&
               (r->n_in == 2 || const_i32_in(L, r->in[2], INT32_MIN, INT32_MAX));
@@ -944,6 +960,14 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   k->act = (struct kiln_q8_act){F->q8_zp, F->q8_src->type.dtype == KILN_I8};
   k->rq = (struct kiln_q8_requant){.min = -INFINITY, .max = INFINITY, .out_scale = 1.0f,
                                    .out_type = KILN_Q8_OUT_I32};
+  if (r->kind == KILN_OP_DEPTHWISE_CONV2D && is_global_sum(L, r)) {
+    const int64_t *x = r->in[0]->type.dims;
+    k->root = ROOT_Q8GSUM;
+    k->dw2 = (struct kiln_f32_dwconv2d_shape){0};
+    k->dw2.in_h = (size_t)x[1], k->dw2.in_w = (size_t)x[2], k->dw2.channels = (size_t)x[3];
+    chunk_images(L, k, x[0], (x[3] + 63) / 64, 1);
+    return KILN_OK;
+  }
   if (r->kind == KILN_OP_DEPTHWISE_CONV2D) {
     if (!dwconv3x3_shape(k, r))
       return diag_error(L->d, KILN_ERR_INVALID, "depthwise conv '%s': bad shape", r->name);
@@ -1060,7 +1084,8 @@ static void peel_requant(Lower *L, Kernel *k, const Fusion *F) {
   for (int s = 1; s < k->n_stages; s++)
     if (root_operand(F, &k->stages[s]) != -1) return;
   int bias = match_requant(&s0->op->attrs.body, root_arg, &M, &m_arg, &zp, s0->dtype);
-  int64_t channels = k->root != ROOT_Q8DWCONV3X3 ? k->N : k->op->out[0]->type.dims[3];
+  int64_t channels = k->root != ROOT_Q8DWCONV3X3 && k->root != ROOT_Q8GSUM
+                         ? k->N : k->op->out[0]->type.dims[3];
   if (bias == -2) return;
   const float *m_data = m_arg >= 0 ? const_data(L, s0->op->in[m_arg]) : NULL;
   if (m_arg >= 0 && (!m_data || !is_channel_vector(s0, &s0->in[m_arg], channels, KILN_F32)))
