@@ -574,11 +574,47 @@ static bool drop_requantize(Func *f, Op *q) {
   return true;
 }
 
+/* Q(concat(DQ_0(x0), ..., DQ_n(xn))) (an ASPP head's concat of branches quantized apart)
+ * becomes concat(r_0, ..., r_n) of 8-bit tensors: r_i = x_i where DQ_i has Q's
+ * parameters, else generic(x_i) { Q(DQ_i(x)) } with the graph's own float operations,
+ * so every value is what the float concat and Q gave (concat moves values unchanged).
+ * Returns true when it rewrote q (erased). */
+static bool requantize_concat(Func *f, Op *q) {
+  QParams qq, dq;
+  Value *ins[KILN_MAX_OPERANDS];
+  if (!match_quant(q, &qq)) return false;
+  Op *cat = q->in[0]->def;
+  if (!cat || cat->kind != KILN_OP_CONCAT || !value_has_one_use(q->in[0]) ||
+      cat->n_in > KILN_MAX_OPERANDS)
+    return false;
+  for (int i = 0; i < cat->n_in; i++)
+    if (!match_dequant(cat->in[i]->def, &dq)) return false;
+  double lo = qq.qt == KILN_I8 ? -128 : 0, hi = qq.qt == KILN_I8 ? 127 : 255;
+  for (int i = 0; i < cat->n_in; i++) {
+    Value *x8 = cat->in[i]->def->in[0];
+    match_dequant(cat->in[i]->def, &dq);
+    BodyInst b[] = {ARG(x8->type.dtype), OP1(BODY_CAST, KILN_F32, 0), CST_F((double)dq.zp),
+                    OP2(BODY_SUB, KILN_F32, 1, 2), CST_F(dq.scale), OP2(BODY_MUL, KILN_F32, 3, 4),
+                    CST_F(qq.scale), OP2(BODY_DIV, KILN_F32, 5, 6), OP1(BODY_ROUND, KILN_F32, 7),
+                    CST_F((double)qq.zp), OP2(BODY_ADD, KILN_F32, 8, 9), CST_F(lo),
+                    OP2(BODY_MAX, KILN_F32, 10, 11), CST_F(hi), OP2(BODY_MIN, KILN_F32, 12, 13),
+                    OP1(BODY_CAST, qq.qt, 14)};
+    ins[i] = same_qparams(&dq, &qq)
+                 ? x8 : unary_with_body(f, x8, qq.qt, b, (int)ARRAY_LEN(b), cat->in[i]->def->name, q);
+    if (!ins[i]) return false;
+  }
+  Op *c8 = op_new(f, KILN_OP_CONCAT, cat->name, cat->n_in, ins, 1, &q->out[0]->type, q);
+  c8->attrs = cat->attrs;
+  value_replace_uses(q->out[0], c8->out[0]);
+  op_erase(q);
+  return true;
+}
+
 KilnStatus pass_quantize_convs(Func *f, PassContext *ctx) {
   (void)ctx;
   for (Op *op = f->first, *next; op; op = next) {
     next = op->next;
-    drop_requantize(f, op);
+    if (!drop_requantize(f, op)) requantize_concat(f, op);
   }
   for (Op *op = f->first, *next; op; op = next) {
     next = op->next;
