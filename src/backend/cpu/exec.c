@@ -396,6 +396,30 @@ static void resize8_rows(const Kernel *k, const uint8_t *in, uint8_t *out, size_
 }
 
 /* One chunk of an image-wise root (conv: pixel tiles; others: output rows) + epilogue. */
+/* Column-panel chunk of a conv with few pixel tiles (ResNet's 7x7 maps): every pixel tile
+ * of panels [j0, j1) of every image, then the epilogue on each pixel's slice of those
+ * channels. */
+static void conv_column_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
+  size_t nr = k->uk->nr, F = k->conv.out_c, panels = (F + nr - 1) / nr;
+  size_t j0 = c * (size_t)k->cols_per_chunk;
+  size_t j1 = j0 + (size_t)k->cols_per_chunk < panels ? j0 + (size_t)k->cols_per_chunk : panels;
+  size_t pixels = k->conv.out_h * k->conv.out_w, n0 = j0 * nr, n1 = j1 * nr < F ? j1 * nr : F;
+  struct kiln_f32_epilogue ep = root_epilogue(x, true);
+  for (int64_t image = 0; image < k->images; image++) {
+    kiln_f32_conv(&k->conv, (const float *)x->bufs[k->in_buf[0]] + image * k->in_image,
+                  k->packed_b, (float *)x->bufs[k->root_buf] + image * k->out_image, &ep, k->uk,
+                  j0 * (size_t)k->units, j1 * (size_t)k->units);
+    for (size_t p = 0; k->n_stages && p < pixels; p++) {
+      int64_t e = image * k->out_image + (int64_t)(p * F);
+      epilogue_run(k, x->bufs, e + (int64_t)n0, e + (int64_t)n1);
+    }
+  }
+  if (t0) trace_chunk(x, t0);
+}
+
 static void image_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   const Kernel *k = x->k;
@@ -495,7 +519,14 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
     return KILN_OK;
   case ROOT_Q8DWCONV3X3: parallel(p, q8_dwconv_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_Q8GSUM: parallel(p, q8_gsum_chunk, &ctx, k->n_chunks); return KILN_OK;
-  case ROOT_CONV: case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE: case ROOT_RESIZE8:
+  case ROOT_CONV:
+    if (k->cols_per_chunk) {
+      parallel(p, conv_column_chunk, &ctx, k->n_chunks);
+      return KILN_OK;
+    }
+    parallel(p, image_chunk, &ctx, k->n_chunks);
+    return KILN_OK;
+  case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE: case ROOT_RESIZE8:
     parallel(p, image_chunk, &ctx, k->n_chunks);
     return KILN_OK;
   case ROOT_REF: {

@@ -508,6 +508,13 @@ static bool try_conv(Lower *L, Kernel *k, const Op *op) {
   image_sizes(k, op);
   int64_t pixel_tiles = (int64_t)((s->out_h * s->out_w + uk->mr - 1) / uk->mr);
   chunk_images(L, k, x->dims[0], pixel_tiles, 4);
+  /* Few pixel tiles (a 7x7 map: 4 tiles of 14 pixels, one chunk): chunks of output
+   * channel panels over all pixels instead, so that every thread works. */
+  int64_t panels = (int64_t)((s->out_c + uk->nr - 1) / uk->nr);
+  if (L->p->threads > 1 && k->n_chunks < 2 * (int64_t)L->p->threads && panels > 1) {
+    k->cols_per_chunk = max_i64(1, panels / (int64_t)(2 * L->p->threads));
+    k->n_chunks = (panels + k->cols_per_chunk - 1) / k->cols_per_chunk;
+  }
   return true;
 }
 
