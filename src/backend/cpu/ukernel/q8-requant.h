@@ -141,6 +141,36 @@ static inline void kiln_q8_requant_store8(__m256i acc, size_t col, size_t n, __m
     memcpy(dst, tmp, n);
   }
 }
+
+/* kiln_q8_requant_store8 when kiln_q8_plain(rq): acc_bias (zero without one) and scale
+ * are the 8 columns' vectors; stores n (1..8) bytes at dst, u8 or s8 per is_s8. The same
+ * operations in the same order as the general version, so the same bits. */
+static inline void kiln_q8_requant_plain8(__m256i acc, __m256i acc_bias, __m256 scale,
+                                          const struct kiln_q8_rq256 *v, int is_s8, size_t n,
+                                          uint8_t *dst) {
+  __m256 q = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc, acc_bias)), scale);
+  q = _mm256_min_ps(_mm256_max_ps(q, v->lo), v->hi);
+  const __m256i y = _mm256_add_epi32(_mm256_cvtps_epi32(q), v->zp);
+  const __m128i y16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+  const __m128i y8 = is_s8 ? _mm_packs_epi16(y16, y16) : _mm_packus_epi16(y16, y16);
+  if (n == 8) {
+    _mm_storel_epi64((__m128i *)dst, y8);
+  } else {
+    uint8_t tmp[16];
+    _mm_storeu_si128((__m128i *)tmp, y8);
+    memcpy(dst, tmp, n);
+  }
+}
+
+/* The per-column vectors of kiln_q8_requant_plain8 for columns [col, col + 8) under mask. */
+static inline __m256i kiln_q8_acc_bias8(const struct kiln_q8_requant *rq, size_t col,
+                                        __m256i mask) {
+  return rq->acc_bias ? _mm256_maskload_epi32((const int *)(rq->acc_bias + col), mask)
+                      : _mm256_setzero_si256();
+}
+static inline __m256 kiln_q8_scale8(const struct kiln_q8_requant *rq, size_t col, __m256i mask) {
+  return _mm256_maskload_ps(rq->scale + col, mask);
+}
 #endif /* __AVX2__ */
 
 #ifdef __AVX512F__

@@ -102,6 +102,20 @@ void kiln_q8_gemm_ukernel__avx2_4x16(size_t mr, size_t nr, size_t kc,
   const __m256i vmask0 = _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n0));
   const __m256i vmask1 = _mm256_loadu_si256((const __m256i *)(mask_table + 8 - n1));
   const struct kiln_q8_rq256 v = kiln_q8_rq256_init(rq);
+  if (kiln_q8_plain(rq)) { /* the QDQ requantize: column vectors once per tile */
+    const __m256i vab0 = kiln_q8_acc_bias8(rq, 0, vmask0), vab1 = kiln_q8_acc_bias8(rq, 8, vmask1);
+    const __m256 vs0 = kiln_q8_scale8(rq, 0, vmask0), vs1 = kiln_q8_scale8(rq, 8, vmask1);
+    const int s8 = rq->out_type == KILN_Q8_OUT_S8;
+    uint8_t *c8 = c;
+#define STORE_ROW(i)                                                                      \
+  if ((i) < mr) {                                                                         \
+    kiln_q8_requant_plain8(vacc##i##0, vab0, vs0, &v, s8, n0, c8 + (i) * ldc);            \
+    if (n1) kiln_q8_requant_plain8(vacc##i##1, vab1, vs1, &v, s8, n1, c8 + (i) * ldc + 8); \
+  }
+    ROWS(STORE_ROW)
+#undef STORE_ROW
+    return;
+  }
 #define STORE_ROW(i)                                                                      \
   if ((i) < mr) {                                                                         \
     kiln_q8_requant_store8(vacc##i##0, 0, n0, vmask0, rq, &v, c, (i) * ldc);              \
