@@ -21,7 +21,10 @@
 #include "backend/cpu/backend.h"
 #include "interp/interp.h"
 
-enum { RUN = 64, MAX_INSTS = 96, MAX_STAGES = 64 };
+/* RUN: lanes per evaluated instruction; each instruction is one pass over a run, so the
+ * per-instruction overhead is amortized over RUN elements (64 -> 256 made EfficientNet's
+ * SiLU epilogues 15% faster). */
+enum { RUN = 256, MAX_INSTS = 96, MAX_STAGES = 64 };
 
 /* One value over a run: floats contiguous (so loops over them vectorize) or int64s. */
 typedef union Lanes {
@@ -301,7 +304,7 @@ static void unravel(const Stage *s, int64_t e, int64_t *idx) {
 /* A stage is linear when each buffer operand is read at its element index (C-order
  * strides of the stage's dims, offset 0) or at one fixed element (all strides 0): then
  * element e of a run is operand element e (or the fixed one) whatever row it is in, and
- * runs may cross the innermost dim (a residual add over 24 channels runs 64 at a time). */
+ * runs may cross the innermost dim (a residual add over 24 channels, a run at a time). */
 static bool stage_is_linear(const Stage *st) {
   for (int i = 0; i < st->n_in; i++) {
     const StageOperand *so = &st->in[i];
@@ -351,7 +354,7 @@ static const uint8_t *tabulate(const Stage *s, Arena *mem) {
   uint8_t *lut = arena_alloc(mem, (size_t)size * (f32 ? sizeof(float) : 1));
   if (!lut) return NULL;
   static const Lanes zeros;
-  Lanes ops[2], vals[MAX_INSTS];
+  Lanes ops[2], vals[s->op->attrs.body.n_insts > 0 ? s->op->attrs.body.n_insts : 1];
   const Lanes *v[MAX_INSTS], *arg[3] = {&ops[0], &ops[1], &zeros};
   arg[s->n_in] = &zeros; /* the output block argument reads 0, as in epilogue_run */
   for (int t = 0; t < size; t += RUN) {
@@ -502,9 +505,17 @@ static const Lanes *lut_lanes(const Stage *st, const Lanes *const *arg, Lanes *r
 void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end) {
   if (run_lut_only(k, bufs, begin, end) || run_quantize_only(k, bufs, begin, end)) return;
   static const Lanes zeros;
-  Lanes vals[MAX_INSTS];
-  Lanes operands[KILN_MAX_OPERANDS];
-  Lanes stage_lanes[MAX_STAGES];
+  /* Lane storage sized by this kernel's bodies (a run is RUN lanes of 8 bytes: the
+   * worst-case arrays would take ~450 KB of stack, a typical kernel's take tens of KB). */
+  int max_insts = 1, max_in = 1;
+  for (int s = 0; s < k->n_stages; s++) {
+    int ni = k->stages[s].op->attrs.body.n_insts, nin = k->stages[s].n_in;
+    max_insts = ni > max_insts ? ni : max_insts;
+    max_in = nin > max_in ? nin : max_in;
+  }
+  Lanes vals[max_insts];
+  Lanes operands[max_in];
+  Lanes stage_lanes[k->n_stages > 0 ? k->n_stages : 1];
   const Lanes *v[MAX_INSTS];
   const Lanes *stage_out[MAX_STAGES];
   const Lanes *arg[KILN_MAX_OPERANDS + 2];
