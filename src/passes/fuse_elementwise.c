@@ -16,7 +16,8 @@
  * (the requantize of one integer conv into the zero-point subtraction of the next, see
  * quantize_convs.c): fused, the wide tensor would be what crosses memory, and the next
  * conv could no longer read its 8-bit input directly; nor an int32 -> 8-bit requantize
- * into anything (widens_8bit). */
+ * into anything (widens_8bit); nor a producer with an exp, a division... into a consumer
+ * that reads it broadcast over 4x more points (recomputes_costly). */
 #include <string.h>
 
 #include "passes.h"
@@ -189,12 +190,32 @@ static bool widens_8bit(const Op *p, const Op *c) {
   return narrow && (ct == KILN_I32 || ct == KILN_I64 || from_i32);
 }
 
+/* p -> c must stay two generics: c reads p broadcast (c has at least 4x as many points as
+ * p has elements: a squeeze-excitation's sigmoid(fc) scaling a whole feature map) and p's
+ * body has a costly instruction, which the fused body would recompute at every point of
+ * c (EfficientNet-B0: a sigmoid per pixel instead of per channel). */
+static bool recomputes_costly(const Op *p, const Op *c) {
+  int64_t pn = type_numel(&p->out[0]->type), cn = 1, r[KILN_MAX_RANK];
+  if (!generic_loop_ranges(c, r)) return false;
+  for (int l = 0; l < c->attrs.n_loops; l++) cn *= r[l];
+  if (cn < 4 * pn) return false;
+  const Body *b = &p->attrs.body;
+  for (int i = 0; i < b->n_insts; i++) {
+    BodyOpKind k = b->insts[i].kind;
+    if (k == BODY_EXP || k == BODY_LOG || k == BODY_TANH || k == BODY_ERF || k == BODY_POW ||
+        k == BODY_SQRT || (k == BODY_DIV && b->insts[i].dtype == KILN_F32))
+      return true;
+  }
+  return false;
+}
+
 /* Fuses c's operand k's producer into c; returns the fused op or NULL. */
 static Op *try_fuse(Func *f, Op *c, int k) {
   Op *p = c->in[k]->def;
   int inv[KILN_MAX_RANK], parg[KILN_MAX_OPERANDS], carg[KILN_MAX_OPERANDS];
   Fused fu;
-  if (!is_fusable_producer(p, inv) || p->n_in > KILN_MAX_OPERANDS || widens_8bit(p, c))
+  if (!is_fusable_producer(p, inv) || p->n_in > KILN_MAX_OPERANDS || widens_8bit(p, c) ||
+      recomputes_costly(p, c))
     return NULL;
   if (!build_operands(c, k, p, inv, &fu, parg, carg)) return NULL;
   Op *g = build_fused(f, c, k, p, &fu, parg, carg);
