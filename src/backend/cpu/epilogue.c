@@ -49,23 +49,25 @@ bool epilogue_supports(const Op *g) {
   return true;
 }
 
-static void load(Lanes *dst, const uint8_t *base, DType t, int64_t off, int64_t stride, int n) {
+/* Lanes [at, at + n) of dst from buffer elements off, off + stride, ... */
+static void load(Lanes *dst, int at, const uint8_t *base, DType t, int64_t off, int64_t stride,
+                 int n) {
   switch (t) {
   case KILN_F32:
-    if (stride == 1) memcpy(dst->f, (const float *)base + off, sizeof(float) * (size_t)n);
-    else for (int j = 0; j < n; j++) dst->f[j] = ((const float *)base)[off + j * stride];
+    if (stride == 1) memcpy(dst->f + at, (const float *)base + off, sizeof(float) * (size_t)n);
+    else for (int j = 0; j < n; j++) dst->f[at + j] = ((const float *)base)[off + j * stride];
     break;
   case KILN_I8:
-    for (int j = 0; j < n; j++) dst->i[j] = ((const int8_t *)base)[off + j * stride];
+    for (int j = 0; j < n; j++) dst->i[at + j] = ((const int8_t *)base)[off + j * stride];
     break;
   case KILN_U8: case KILN_BOOL:
-    for (int j = 0; j < n; j++) dst->i[j] = ((const uint8_t *)base)[off + j * stride];
+    for (int j = 0; j < n; j++) dst->i[at + j] = ((const uint8_t *)base)[off + j * stride];
     break;
   case KILN_I32:
-    for (int j = 0; j < n; j++) dst->i[j] = ((const int32_t *)base)[off + j * stride];
+    for (int j = 0; j < n; j++) dst->i[at + j] = ((const int32_t *)base)[off + j * stride];
     break;
   default:
-    for (int j = 0; j < n; j++) dst->i[j] = ((const int64_t *)base)[off + j * stride];
+    for (int j = 0; j < n; j++) dst->i[at + j] = ((const int64_t *)base)[off + j * stride];
   }
 }
 
@@ -300,12 +302,24 @@ static void unravel(const Stage *s, int64_t e, int64_t *idx) {
   }
 }
 
-/* Elements from e to the end of the innermost dim of every stage (capped at RUN). */
-/* A stage is linear when each buffer operand is read at its element index (C-order
- * strides of the stage's dims, offset 0) or at one fixed element (all strides 0): then
- * element e of a run is operand element e (or the fixed one) whatever row it is in, and
- * runs may cross the innermost dim (a residual add over 24 channels, a run at a time). */
-static bool stage_is_linear(const Stage *st) {
+/* How a stage's buffer operands are read, per element index e of a run:
+ *   LINEAR: each at e itself (C-order strides of the stage's dims, offset 0) or at one
+ *     fixed element (all strides 0); runs may cross the innermost dim (a residual add
+ *     over 24 channels, a run at a time);
+ *   PERIODIC: also a vector along the innermost dim only (a per-channel bias or scale,
+ *     read at base + e % inner): runs may cross rows too, the vector read in segments;
+ *   ROWS: anything else; runs end at the innermost dim and operands use their strides. */
+enum { STAGE_ROWS, STAGE_LINEAR, STAGE_PERIODIC };
+
+static bool is_inner_vector(const Stage *st, const StageOperand *so) {
+  if (st->rank < 1 || so->stride[st->rank - 1] != 1) return false;
+  for (int l = 0; l + 1 < st->rank; l++)
+    if (so->stride[l] != 0 && st->dims[l] != 1) return false;
+  return true;
+}
+
+static int stage_kind(const Stage *st) {
+  int kind = STAGE_LINEAR;
   for (int i = 0; i < st->n_in; i++) {
     const StageOperand *so = &st->in[i];
     if (so->value >= 0) continue;
@@ -316,20 +330,41 @@ static bool stage_is_linear(const Stage *st) {
       fixed &= so->stride[l] == 0 || st->dims[l] == 1;
       stride *= st->dims[l];
     }
-    if (!identity && !fixed) return false;
+    if (identity || fixed) continue;
+    if (!is_inner_vector(st, so)) return STAGE_ROWS;
+    kind = STAGE_PERIODIC;
   }
-  return true;
+  return kind;
 }
 
-static int run_length(const Kernel *k, const bool *linear, int64_t e, int64_t end) {
+static int run_length(const Kernel *k, const int *kind, int64_t e, int64_t end) {
   int64_t n = end - e < RUN ? end - e : RUN;
   for (int s = 0; s < k->n_stages; s++) {
     const Stage *st = &k->stages[s];
-    if (st->rank == 0 || linear[s]) continue;
+    if (st->rank == 0 || kind[s] != STAGE_ROWS) continue;
     int64_t inner = st->dims[st->rank - 1], left = inner - e % inner;
     if (left < n) n = left;
   }
   return (int)n;
+}
+
+/* Operand so of a LINEAR or PERIODIC stage over lanes e .. e + n - 1. */
+static void load_flat(Lanes *dst, const Stage *st, const StageOperand *so, const uint8_t *buf,
+                      int64_t e, int n) {
+  bool fixed = true;
+  for (int l = 0; l < st->rank; l++) fixed &= so->stride[l] == 0 || st->dims[l] == 1;
+  if (fixed) {
+    load(dst, 0, buf, so->dtype, so->base, 0, n);
+  } else if (!is_inner_vector(st, so) || st->rank == 1) {
+    load(dst, 0, buf, so->dtype, so->base + e, 1, n);
+  } else { /* base + e % inner, in segments up to the end of each row */
+    int64_t inner = st->dims[st->rank - 1], pos = e % inner;
+    for (int j = 0; j < n;) {
+      int m = (int)(inner - pos < n - j ? inner - pos : n - j);
+      load(dst, j, buf, so->dtype, so->base + pos, 1, m);
+      j += m, pos = 0;
+    }
+  }
 }
 
 static bool is_8bit(DType t) { return t == KILN_U8 || t == KILN_I8; }
@@ -519,14 +554,14 @@ void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t 
   const Lanes *v[MAX_INSTS];
   const Lanes *stage_out[MAX_STAGES];
   const Lanes *arg[KILN_MAX_OPERANDS + 2];
-  bool linear[MAX_STAGES];
-  for (int s = 0; s < k->n_stages; s++) linear[s] = stage_is_linear(&k->stages[s]);
+  int kind[MAX_STAGES];
+  for (int s = 0; s < k->n_stages; s++) kind[s] = stage_kind(&k->stages[s]);
   for (int64_t e = begin; e < end;) {
-    int n = run_length(k, linear, e, end);
+    int n = run_length(k, kind, e, end);
     for (int s = 0; s < k->n_stages; s++) {
       const Stage *st = &k->stages[s];
       int64_t idx[KILN_MAX_RANK];
-      if (!linear[s]) unravel(st, e, idx);
+      if (kind[s] == STAGE_ROWS) unravel(st, e, idx);
       int last = st->rank - 1;
       for (int i = 0; i < st->n_in; i++) {
         const StageOperand *so = &st->in[i];
@@ -534,14 +569,14 @@ void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t 
           arg[i] = stage_out[so->value];
           continue;
         }
-        int64_t off = so->base, step = last >= 0 ? so->stride[last] : 0;
-        bool fixed = true;
-        for (int l = 0; l < st->rank; l++) fixed &= so->stride[l] == 0 || st->dims[l] == 1;
-        if (linear[s]) off = fixed ? so->base : e, step = fixed ? 0 : 1;
-        else
-          for (int l = 0; l < st->rank; l++) off += idx[l] * so->stride[l];
-        load(&operands[i], bufs[so->buf], so->dtype, off, step, n);
         arg[i] = &operands[i];
+        if (kind[s] != STAGE_ROWS) {
+          load_flat(&operands[i], st, so, bufs[so->buf], e, n);
+          continue;
+        }
+        int64_t off = so->base, step = last >= 0 ? so->stride[last] : 0;
+        for (int l = 0; l < st->rank; l++) off += idx[l] * so->stride[l];
+        load(&operands[i], 0, bufs[so->buf], so->dtype, off, step, n);
       }
       arg[st->n_in] = &zeros; /* the output block argument of a parallel generic reads 0 */
       const Lanes *r = st->lut ? lut_lanes(st, arg, &vals[0], n)
