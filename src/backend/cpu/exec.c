@@ -594,11 +594,42 @@ static void permute(const Op *t, const uint8_t *in, uint8_t *out, int64_t o0, in
   }
 }
 
-/* Outer indices (all dims but the two innermost) of a transpose, split across threads. */
+/* NHWC -> NCHW with few channels (a segmentation model's output, 21 classes): the
+ * generic loops would read the whole image once per channel with a stride of C; this
+ * reads it once, each pixel's C values contiguous, and writes C rows. Rows (n, h) [r0, r1). */
+enum { DEINTERLEAVE_MAX_C = 64 };
+static bool is_deinterleave(const Op *t) {
+  const int64_t *p = t->attrs.perm;
+  return t->out[0]->type.rank == 4 && p[0] == 0 && p[1] == 3 && p[2] == 1 && p[3] == 2 &&
+         t->in[0]->type.dims[3] <= DEINTERLEAVE_MAX_C;
+}
+
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+static void deinterleave(const Op *t, const uint8_t *in, uint8_t *out, int64_t r0, int64_t r1) {
+  const int64_t *x = t->in[0]->type.dims; /* N, H, W, C */
+  int64_t H = x[1], W = x[2], C = x[3];
+  size_t size = dtype_size(t->out[0]->type.dtype);
+  for (int64_t r = r0; r < r1; r++) {
+    int64_t n = r / H, h = r % H;
+    const uint8_t *src = in + (size_t)(r * W * C) * size;
+    for (int64_t c = 0; c < C; c++) {
+      uint8_t *dst = out + (size_t)(((n * C + c) * H + h) * W) * size;
+      if (size == 4)
+        for (int64_t w = 0; w < W; w++)
+          ((uint32_t *)(void *)dst)[w] = ((const uint32_t *)(const void *)src)[w * C + c];
+      else
+        for (int64_t w = 0; w < W; w++) memcpy(dst + w * size, src + (w * C + c) * size, size);
+    }
+  }
+}
+
+/* Outer indices (all dims but the two innermost; rows (n, h) for a deinterleave) of a
+ * transpose, split across threads. */
 enum { PERMUTE_CHUNKS = 16 };
 static int64_t permute_outer(const Op *t) {
   const TensorType *y = &t->out[0]->type;
   int64_t n = 1;
+  if (is_deinterleave(t)) return t->in[0]->type.dims[0] * t->in[0]->type.dims[1];
   for (int i = 0; i + 2 < y->rank; i++) n *= y->dims[i];
   return type_numel(y) ? n : 0;
 }
@@ -608,8 +639,11 @@ static void permute_chunk(void *ctx, size_t c) {
   const Kernel *k = x->k;
   int64_t t0 = x->p->trace ? now_ns() : 0, outer = permute_outer(k->op);
   int64_t chunks = outer < PERMUTE_CHUNKS ? outer : PERMUTE_CHUNKS;
-  permute(k->op, x->bufs[k->in_buf[0]], x->bufs[k->out_buf[0]], outer * (int64_t)c / chunks,
-          outer * (int64_t)(c + 1) / chunks);
+  int64_t o0 = outer * (int64_t)c / chunks, o1 = outer * (int64_t)(c + 1) / chunks;
+  if (is_deinterleave(k->op))
+    deinterleave(k->op, x->bufs[k->in_buf[0]], x->bufs[k->out_buf[0]], o0, o1);
+  else
+    permute(k->op, x->bufs[k->in_buf[0]], x->bufs[k->out_buf[0]], o0, o1);
   if (t0) trace_chunk(x, t0);
 }
 #undef PERMUTE_ROWS
