@@ -248,6 +248,7 @@ static const struct { const char *name; OpImportFn fn; } op_table[] = {
   {"ReduceMin", imp_reduce}, {"ReduceSum", imp_reduce}, {"ArgMax", imp_argmax},
   {"QuantizeLinear", imp_quantize}, {"DequantizeLinear", imp_dequantize},
   {"QLinearConv", imp_qlinear_conv}, {"QLinearMatMul", imp_qlinear_matmul},
+  {"ConvInteger", imp_conv_integer}, {"MatMulInteger", imp_matmul_integer},
 };
 
 const char *onnx_supported_op(int i) {

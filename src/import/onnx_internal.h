@@ -155,6 +155,8 @@ KilnStatus imp_dequantize(Imp *I, const Onnx__NodeProto *n);
 /* onnx_qlinear.c */
 KilnStatus imp_qlinear_conv(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_qlinear_matmul(Imp *I, const Onnx__NodeProto *n);
+KilnStatus imp_conv_integer(Imp *I, const Onnx__NodeProto *n);
+KilnStatus imp_matmul_integer(Imp *I, const Onnx__NodeProto *n);
 KilnStatus imp_batchnorm(Imp *I, const Onnx__NodeProto *n);
 
 /* ---- onnx_nn.c ------------------------------------------------------------------- */

@@ -13,9 +13,14 @@
  * where ONNX Runtime's QLinearConv accumulates in int32: a value next to a rounding
  * boundary may land one quantization step away (the model oracle's int8 rule); the ONNX
  * node tests of QLinearMatMul match exactly except where their expected output wraps
- * instead of saturating (tests/conformance/exclusions.txt). ConvInteger / MatMulInteger are not
- * imported: their int32 results need an exact integer accumulation that the float path
- * cannot promise for long reductions. */
+ * instead of saturating (tests/conformance/exclusions.txt).
+ *
+ *   ConvInteger(x, w, xzp, wzp)   = Conv(i32(x) - xzp, i32(w) - wzp[m])      : int32
+ *   MatMulInteger(a, b, azp, bzp) = MatMul(i32(a) - azp[row], i32(b) - bzp[col]) : int32
+ *
+ * are integer from the start: an integer conv / matmul, which the interpreter sums exactly
+ * (int64) and quantize-convs' integer ops share, of the zero-point-corrected inputs (per
+ * output channel / per row / per column zero points read along their axis). */
 #include <string.h>
 
 #include "onnx_internal.h"
@@ -142,4 +147,81 @@ KilnStatus imp_qlinear_matmul(Imp *I, const Onnx__NodeProto *n) {
   char *ins[2] = {a, b};
   if (!st) st = run_part(I, imp_matmul, "MatMul", 2, ins, y, NULL);
   return st ? st : quant_output(I, n, y, 6);
+}
+
+/* i32(input 0) - i32(input 1): the zero point absent, a scalar, or a 1-D tensor along the
+ * node's "axis" attribute (a negative axis counts from the end). */
+static KilnStatus imp_widen(Imp *I, const Onnx__NodeProto *n) {
+  Entry *x = imp_in(I, n, 0), *z = n->n_input > 1 && n->input[1][0] ? imp_in(I, n, 1) : NULL;
+  if (!x || (n->n_input > 1 && n->input[1][0] && !z))
+    return imp_err(I, KILN_ERR_INVALID, "needs a value and (optionally) a zero point");
+  DType t = x->type.dtype;
+  if (t != KILN_U8 && t != KILN_I8)
+    return imp_err(I, KILN_ERR_INVALID, "input is %s, expected uint8 or int8", dtype_name(t));
+  int64_t axis = onnx_attr_int(n, "axis", -1), rank = x->type.rank;
+  if (axis < 0) axis += rank;
+  int64_t zn = z ? type_numel(&z->type) : 1;
+  bool per_axis = axis >= 0 && axis < rank;
+  if (z && z->type.dtype != t)
+    return imp_err(I, KILN_ERR_INVALID, "zero point is %s, the input %s", dtype_name(z->type.dtype),
+                   dtype_name(t));
+  if (z && (z->type.rank > 1 || (zn != 1 && (!per_axis || zn != x->type.dims[axis])))) {
+    if (!per_axis)
+      return imp_err(I, KILN_ERR_INVALID, "zero point must be a scalar (it has %lld values)", (long long)zn);
+    return imp_err(I, KILN_ERR_INVALID, "zero point must be a scalar or %lld values along axis %lld (it has %lld)",
+                   (long long)x->type.dims[axis], (long long)axis, (long long)zn);
+  }
+  EW w;
+  KilnStatus st = ew_begin(&w, I, &x, 1, KILN_I32);
+  if (st) return st;
+  int v = ew_cast(&w, ew_in(&w, x), KILN_I32);
+  if (z) {
+    int zi = zn == 1 ? ew_in(&w, z) : ew_in_axis(&w, z, (int)axis);
+    v = ew_op(&w, BODY_SUB, KILN_I32, v, ew_cast(&w, zi, KILN_I32));
+  }
+  return ew_end(&w, n, 0, v);
+}
+
+enum { SCALAR_ZP = 1 << 20 }; /* an axis no tensor has: only a scalar zero point fits */
+
+/* widen(input `at`, zero point input `zp_at`) into "<out>/<part>". */
+static KilnStatus widen(Imp *I, const Onnx__NodeProto *n, size_t at, size_t zp_at, int64_t axis,
+                        const char *part, char **out) {
+  char *ins[2] = {input_name(n, at), input_name(n, zp_at)};
+  *out = part_name(I, n, part);
+  if (!*out) return imp_err(I, KILN_ERR_NOMEM, "out of memory");
+  return run_part(I, imp_widen, "ZeroPointOff", 2, ins, *out, &axis);
+}
+
+static KilnStatus need_integer_inputs(Imp *I, const Onnx__NodeProto *n) {
+  if (n->n_input < 2 || n->n_output < 1 || !n->output[0][0] || !imp_in(I, n, 0) || !imp_in(I, n, 1))
+    return imp_err(I, KILN_ERR_INVALID, "needs two inputs and an output");
+  return KILN_OK;
+}
+
+KilnStatus imp_conv_integer(Imp *I, const Onnx__NodeProto *n) {
+  KilnStatus st = need_integer_inputs(I, n);
+  char *x, *w;
+  if (!st) st = widen(I, n, 0, 2, SCALAR_ZP, "x", &x); /* x's zero point is a scalar */
+  if (!st) st = widen(I, n, 1, 3, 0, "w", &w); /* per output channel */
+  if (st) return st;
+  Onnx__NodeProto c = *n; /* the Conv keeps the node's attributes */
+  char *ins[2] = {x, w};
+  c.op_type = "Conv";
+  c.input = ins;
+  c.n_input = 2;
+  const Onnx__NodeProto *outer = I->node;
+  I->node = &c;
+  st = imp_conv(I, &c);
+  I->node = outer;
+  return st;
+}
+
+KilnStatus imp_matmul_integer(Imp *I, const Onnx__NodeProto *n) {
+  KilnStatus st = need_integer_inputs(I, n);
+  char *a, *b;
+  if (!st) st = widen(I, n, 0, 2, -2, "a", &a); /* per row */
+  if (!st) st = widen(I, n, 1, 3, -1, "b", &b); /* per column */
+  char *ins[2] = {a, b};
+  return st ? st : run_part(I, imp_matmul, "MatMul", 2, ins, n->output[0], NULL);
 }
