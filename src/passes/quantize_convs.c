@@ -29,8 +29,11 @@
  * range, within it).
  * The bias is recovered as integers b = roundeven(bias / f32(sx*sw)), and the rewrite is
  * skipped unless every f32(b * f32(sx*sw)) gives the bias back (a bias that was never an
- * int32 of that scale stays float, as does everything not matching: a Relu or Clip between
- * the conv and the Q, a weight that is not a constant). Per-channel weight scales give a
+ * int32 of that scale stays float, as does everything not matching, e.g. a weight that is
+ * not a constant). A Relu or Clip between the conv and the Q moves after the requantize as
+ * a clamp of the 8-bit values to [Q(lo), Q(hi)] (Q is monotone: exact). Also rewritten:
+ * Gemm units, global average pools and Q(concat(DQ...)) (sections below). Per-channel
+ * weight scales give a
  * per-channel M (a constant vector read along the channel dim). */
 #include <math.h>
 #include <string.h>
@@ -329,9 +332,45 @@ static bool bias_i32(const Value *b, const float *sb, int32_t *out) {
 typedef struct Unit {
   Op *conv, *quant;
   Op *w_dq;       /* the weights' DQ, maybe behind reshapes (a depthwise conv's [C,1,KH,KW]) */
+  Op *clamp;      /* a Relu / Clip between the conv and the Q, or NULL */
+  double lo, hi;  /* its bounds (-inf / inf when absent) */
   QParams x, y;
   WeightQ w;      /* malloc'd by match_unit, freed by the caller */
 } Unit;
+
+/* A Relu or Clip: generic(x) { min(max(x, lo), hi) } (either order, either bound alone) of
+ * an f32 tensor with one use; its bounds. */
+static bool match_clamp(const Op *op, double *lo, double *hi) {
+  if (!unary_generic(op, is_f32, is_f32) || !value_has_one_use(op->out[0])) return false;
+  const Body *b = &op->attrs.body;
+  int v = b->yields[0], n_min = 0, n_max = 0;
+  double c;
+  *lo = -INFINITY, *hi = INFINITY;
+  for (const BodyInst *in = &b->insts[v]; in->kind == BODY_MIN || in->kind == BODY_MAX;
+       in = &b->insts[v]) {
+    if (in->dtype != KILN_F32 || (v = nonconst_operand(b, in, &c)) < 0 || c != c) return false;
+    if (in->kind == BODY_MAX) *lo = c, n_max++;
+    else *hi = c, n_min++;
+  }
+  return (n_max || n_min) && n_max <= 1 && n_min <= 1 && *lo <= *hi && is_arg0_as_f32(b, v);
+}
+
+/* Q(c) of one constant as the QuantizeLinear generic computes it (f32 division, round half
+ * to even, + zp, saturated); an infinite bound saturates. */
+static double quantize_bound(double c, const QParams *y) {
+  double lo = y->qt == KILN_I8 ? -128 : 0, hi = y->qt == KILN_I8 ? 127 : 255;
+  double q = isinf(c) ? c : nearbyint((double)((float)c / (float)y->scale)) + (double)y->zp;
+  return q < lo ? lo : q > hi ? hi : q;
+}
+
+/* clamp(y8, qlo, qhi) on the 8-bit values (in f32, exact for them): a Relu/Clip before the
+ * Q, moved after it; Q is monotone, so Q(clamp(v, lo, hi)) = clamp(Q(v), Q(lo), Q(hi)). */
+static Value *clamp_8bit(Func *f, Value *y8, double qlo, double qhi, const char *name, Op *before) {
+  DType t = y8->type.dtype;
+  BodyInst b[] = {ARG(t), OP1(BODY_CAST, KILN_F32, 0), CST_F(qlo), OP2(BODY_MAX, KILN_F32, 1, 2),
+                  CST_F(qhi), OP2(BODY_MIN, KILN_F32, 3, 4), OP1(BODY_CAST, t, 5)};
+  return unary_with_body(f, y8, t, b, (int)ARRAY_LEN(b), name, before);
+}
 
 /* The op defining v, seen through reshapes (which keep the data order). */
 static Op *through_reshapes(const Value *v) {
@@ -348,6 +387,9 @@ static bool match_unit(Op *op, Unit *u) {
     return false;
   u->conv = op;
   u->quant = op->out[0]->uses->user;
+  u->clamp = NULL, u->lo = -INFINITY, u->hi = INFINITY;
+  if (match_clamp(u->quant, &u->lo, &u->hi)) /* conv -> Relu/Clip -> Q */
+    u->clamp = u->quant, u->quant = u->clamp->out[0]->uses->user;
   u->w_dq = through_reshapes(op->in[1]);
   int64_t F = op->out[0]->type.dims[op->attrs.layout == LAYOUT_NCHW ? 1 : 3];
   return match_weight_dequant(u->w_dq, F, &u->w) && match_dequant(op->in[0]->def, &u->x) &&
@@ -385,10 +427,14 @@ static void rewrite_unit(Func *f, const Unit *u) {
                    ? (acc->attrs = conv->attrs,
                       requantize(f, acc->out[0], M[0], Mvec, NULL, cdim, &u->y, u->quant->name, conv))
                    : NULL;
+    if (y && u->clamp)
+      y = clamp_8bit(f, y, quantize_bound(u->lo, &u->y), quantize_bound(u->hi, &u->y),
+                     u->clamp->name, conv);
     ok = y != NULL;
     if (ok) {
       value_replace_uses(u->quant->out[0], y);
       op_erase(u->quant);
+      if (u->clamp) op_erase(u->clamp);
       op_erase(conv);
     }
   }
@@ -623,11 +669,11 @@ KilnStatus pass_quantize_convs(Func *f, PassContext *ctx) {
     Op *bias_add = NULL;
     const Value *bias = NULL;
     if (match_unit(op, &u)) {
-      if (next == u.quant) next = u.quant->next;
+      while (next && (next == u.clamp || next == u.quant)) next = next->next;
       rewrite_unit(f, &u);
     } else if (free(u.w.scale), free(u.w.zp), u.w = (WeightQ){0},
                match_matmul_unit(op, &u, &bias_add, &bias)) {
-      while (next == bias_add || next == u.quant) next = next->next;
+      while (next && (next == bias_add || next == u.quant)) next = next->next;
       rewrite_matmul_unit(f, &u, bias_add, bias);
     } else if (match_pool_unit(op, &u.x, &u.y, &u.quant)) {
       if (next == u.quant) next = u.quant->next;
