@@ -207,8 +207,9 @@ typedef kiln_q8_gemm_ukernel_t *kiln_q8_gemm_ukernel_fn;
 /* One output row of an int8 depthwise 3x3 NHWC conv (geometry as kiln_f32_dwconv_row; a
  * padding tap is skipped, i.e. it reads the input zero point: DQ = 0 as in the float
  * conv). For each pixel and channel c: acc = sum over in-image taps of
- * (x - a_zp) * w[t][c] (w already minus its zero point, packed by kiln_q8_dw_weight), then rq per channel. x is
- * u8, or s8 when a_signed. out: out_width pixels of `channels` elements of out_type. */
+ * (x - a_zp) * w[t][c] (w already minus its zero point, packed by kiln_q8_dw_weight),
+ * then rq per channel. x is u8, or s8 when a_signed. out: out_width pixels of `channels`
+ * elements of out_type. */
 struct kiln_q8_dwconv_row {
   const uint8_t *rows[3];
   size_t in_width, out_width, channels;
