@@ -95,6 +95,24 @@ static inline struct kiln_q8_rq256 kiln_q8_rq256_init(const struct kiln_q8_requa
   return v;
 }
 
+/* The last step of both 8-lane epilogues: q (= f / out_scale) clamped to the output's
+ * bounds, rounded half to even, plus the zero point, stored as n (1..8) bytes (u8, or s8
+ * when is_s8) at dst. In range, so the saturating packs are exact. */
+static inline void kiln_q8_store_q8(__m256 q, const struct kiln_q8_rq256 *v, int is_s8, size_t n,
+                                    uint8_t *dst) {
+  q = _mm256_min_ps(_mm256_max_ps(q, v->lo), v->hi);
+  const __m256i y = _mm256_add_epi32(_mm256_cvtps_epi32(q), v->zp);
+  const __m128i y16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+  const __m128i y8 = is_s8 ? _mm_packs_epi16(y16, y16) : _mm_packus_epi16(y16, y16);
+  if (n == 8) {
+    _mm_storel_epi64((__m128i *)dst, y8);
+  } else {
+    uint8_t tmp[16];
+    _mm_storeu_si128((__m128i *)tmp, y8);
+    memcpy(dst, tmp, n);
+  }
+}
+
 /* Requantizes 8 accumulators of columns [col, col + n) (1 <= n <= 8) and stores them at
  * elements [idx, idx + n) of c. mask: the first n lanes on (for the f32/i32 accesses). */
 static inline void kiln_q8_requant_store8(__m256i acc, size_t col, size_t n, __m256i mask,
@@ -126,20 +144,8 @@ static inline void kiln_q8_requant_store8(__m256i acc, size_t col, size_t n, __m
       _mm256_maskstore_ps((float *)c + idx, mask, f);
     return;
   }
-  __m256 q = v->divide ? _mm256_div_ps(f, v->div) : f;
-  q = _mm256_min_ps(_mm256_max_ps(q, v->lo), v->hi);
-  const __m256i y = _mm256_add_epi32(_mm256_cvtps_epi32(q), v->zp); /* in range: exact packs */
-  const __m128i y16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
-  const __m128i y8 = rq->out_type == KILN_Q8_OUT_U8 ? _mm_packus_epi16(y16, y16)
-                                                    : _mm_packs_epi16(y16, y16);
-  uint8_t *dst = (uint8_t *)c + idx;
-  if (n == 8) {
-    _mm_storel_epi64((__m128i *)dst, y8);
-  } else {
-    uint8_t tmp[16];
-    _mm_storeu_si128((__m128i *)tmp, y8);
-    memcpy(dst, tmp, n);
-  }
+  kiln_q8_store_q8(v->divide ? _mm256_div_ps(f, v->div) : f, v,
+                   rq->out_type == KILN_Q8_OUT_S8, n, (uint8_t *)c + idx);
 }
 
 /* kiln_q8_requant_store8 when kiln_q8_plain(rq): acc_bias (zero without one) and scale
@@ -148,18 +154,8 @@ static inline void kiln_q8_requant_store8(__m256i acc, size_t col, size_t n, __m
 static inline void kiln_q8_requant_plain8(__m256i acc, __m256i acc_bias, __m256 scale,
                                           const struct kiln_q8_rq256 *v, int is_s8, size_t n,
                                           uint8_t *dst) {
-  __m256 q = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc, acc_bias)), scale);
-  q = _mm256_min_ps(_mm256_max_ps(q, v->lo), v->hi);
-  const __m256i y = _mm256_add_epi32(_mm256_cvtps_epi32(q), v->zp);
-  const __m128i y16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
-  const __m128i y8 = is_s8 ? _mm_packs_epi16(y16, y16) : _mm_packus_epi16(y16, y16);
-  if (n == 8) {
-    _mm_storel_epi64((__m128i *)dst, y8);
-  } else {
-    uint8_t tmp[16];
-    _mm_storeu_si128((__m128i *)tmp, y8);
-    memcpy(dst, tmp, n);
-  }
+  kiln_q8_store_q8(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc, acc_bias)), scale), v,
+                   is_s8, n, dst);
 }
 
 /* The per-column vectors of kiln_q8_requant_plain8 for columns [col, col + 8) under mask. */
@@ -192,6 +188,15 @@ static inline struct kiln_q8_rq512 kiln_q8_rq512_init(const struct kiln_q8_requa
   return v;
 }
 
+/* The last step of both 16-lane epilogues: q clamped to the output's bounds, rounded half
+ * to even, plus the zero point, stored as bytes at dst under mask (in range for the output
+ * type, so vpmovdb's truncation is the value, u8 or s8). */
+static inline void kiln_q8_store_q16(__m512 q, const struct kiln_q8_rq512 *v, __mmask16 mask,
+                                     uint8_t *dst) {
+  q = _mm512_min_ps(_mm512_max_ps(q, v->lo), v->hi);
+  _mm512_mask_cvtepi32_storeu_epi8(dst, mask, _mm512_add_epi32(_mm512_cvtps_epi32(q), v->zp));
+}
+
 /* Requantizes 16 accumulators of columns [col, col + 16) under `mask` and stores them at
  * elements [idx, idx + 16) of c (masked lanes are neither read nor written). */
 static inline void kiln_q8_requant_store16(__m512i acc, size_t col, __mmask16 mask,
@@ -213,11 +218,7 @@ static inline void kiln_q8_requant_store16(__m512i acc, size_t col, __mmask16 ma
     _mm512_mask_storeu_ps((float *)c + idx, mask, f);
     return;
   }
-  __m512 q = v->divide ? _mm512_div_ps(f, v->div) : f;
-  q = _mm512_min_ps(_mm512_max_ps(q, v->lo), v->hi);
-  const __m512i y = _mm512_add_epi32(_mm512_cvtps_epi32(q), v->zp);
-  /* In range for the output type, so vpmovdb's truncation is the value (u8 or s8). */
-  _mm512_mask_cvtepi32_storeu_epi8((uint8_t *)c + idx, mask, y);
+  kiln_q8_store_q16(v->divide ? _mm512_div_ps(f, v->div) : f, v, mask, (uint8_t *)c + idx);
 }
 
 /* kiln_q8_requant_store16 when kiln_q8_plain(rq): acc_bias (zero without one) and scale
@@ -226,9 +227,8 @@ static inline void kiln_q8_requant_store16(__m512i acc, size_t col, __mmask16 ma
 static inline void kiln_q8_requant_plain16(__m512i acc, __m512i acc_bias, __m512 scale,
                                            const struct kiln_q8_rq512 *v, __mmask16 mask,
                                            uint8_t *dst) {
-  __m512 q = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc_bias)), scale);
-  q = _mm512_min_ps(_mm512_max_ps(q, v->lo), v->hi);
-  _mm512_mask_cvtepi32_storeu_epi8(dst, mask, _mm512_add_epi32(_mm512_cvtps_epi32(q), v->zp));
+  kiln_q8_store_q16(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(acc, acc_bias)), scale), v,
+                    mask, dst);
 }
 
 /* The per-column vectors of kiln_q8_requant_plain16 for columns [col, col + 16). */
