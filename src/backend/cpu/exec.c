@@ -89,22 +89,37 @@ static void chunk_rows(const Kernel *k, size_t c, int64_t *r0, int64_t *r1) {
   *r1 = *r0 + k->rows_per_chunk < k->M ? *r0 + k->rows_per_chunk : k->M;
 }
 
+/* Column-panel chunks (kernels with few rows or pixels, cols_per_chunk > 0): chunk c's
+ * panels [*j0, *j1) of nr columns out of n. */
+static void chunk_panels(const Kernel *k, size_t c, size_t n, size_t *j0, size_t *j1) {
+  size_t panels = (n + k->uk->nr - 1) / k->uk->nr;
+  *j0 = c * (size_t)k->cols_per_chunk;
+  *j1 = *j0 + (size_t)k->cols_per_chunk < panels ? *j0 + (size_t)k->cols_per_chunk : panels;
+}
+
+/* The epilogue on the columns of panels [j0, j1) of `rows` rows of n elements from `first`. */
+static void epilogue_panels(const ChunkCtx *x, int64_t first, int64_t rows, size_t n, size_t j0,
+                            size_t j1) {
+  const Kernel *k = x->k;
+  size_t nr = k->uk->nr, n0 = j0 * nr, n1 = j1 * nr < n ? j1 * nr : n;
+  for (int64_t r = 0; k->n_stages && r < rows; r++) {
+    int64_t e = first + r * (int64_t)n;
+    epilogue_run(k, x->bufs, e + (int64_t)n0, e + (int64_t)n1);
+  }
+}
+
 /* Column-panel chunk of a GEMM with few rows: all M tiles of panels [j0, j1), then the
  * epilogue on each row's slice of those columns. */
 static void gemm_column_chunk(const ChunkCtx *x, size_t c) {
   const Kernel *k = x->k;
-  size_t nr = k->uk->nr, m_tiles = ((size_t)k->M + k->uk->mr - 1) / k->uk->mr;
-  size_t panels = ((size_t)k->N + nr - 1) / nr;
-  size_t j0 = c * (size_t)k->cols_per_chunk;
-  size_t j1 = j0 + (size_t)k->cols_per_chunk < panels ? j0 + (size_t)k->cols_per_chunk : panels;
+  size_t m_tiles = ((size_t)k->M + k->uk->mr - 1) / k->uk->mr, j0, j1;
+  chunk_panels(k, c, (size_t)k->N, &j0, &j1);
   struct kiln_f32_gemm_params gp = {{NULL, k->ep_lo, k->ep_hi}, 0};
   if (k->ep_bias_buf >= 0) gp.ep.bias = (const float *)x->bufs[k->ep_bias_buf];
   kiln_f32_gemm((size_t)k->M, (size_t)k->N, (size_t)k->K, (const float *)x->bufs[k->in_buf[0]],
                 (size_t)k->K, k->packed_b, (float *)x->bufs[k->root_buf], (size_t)k->N, &gp,
                 k->uk, j0 * m_tiles, j1 * m_tiles);
-  int64_t n0 = (int64_t)(j0 * nr), n1 = (int64_t)(j1 * nr) < k->N ? (int64_t)(j1 * nr) : k->N;
-  for (int64_t m = 0; k->n_stages && m < k->M; m++)
-    epilogue_run(k, x->bufs, m * k->N + n0, m * k->N + n1);
+  epilogue_panels(x, 0, k->M, (size_t)k->N, j0, j1);
 }
 
 static void gemm_chunk(void *ctx, size_t c) {
@@ -161,16 +176,12 @@ static void q8_gemm_rows(const ChunkCtx *x, const uint8_t *a, size_t lda, int64_
 /* Column-panel chunk of an int8 GEMM with few rows (gemm_column_chunk's counterpart). */
 static void q8_gemm_column_chunk(const ChunkCtx *x, size_t c) {
   const Kernel *k = x->k;
-  size_t nr = k->uk->nr, m_tiles = ((size_t)k->M + k->uk->mr - 1) / k->uk->mr;
-  size_t panels = ((size_t)k->N + nr - 1) / nr;
-  size_t j0 = c * (size_t)k->cols_per_chunk;
-  size_t j1 = j0 + (size_t)k->cols_per_chunk < panels ? j0 + (size_t)k->cols_per_chunk : panels;
+  size_t m_tiles = ((size_t)k->M + k->uk->mr - 1) / k->uk->mr, j0, j1;
+  chunk_panels(k, c, (size_t)k->N, &j0, &j1);
   kiln_q8_gemm((size_t)k->M, (size_t)k->N, (size_t)k->K, x->bufs[k->in_buf[0]], (size_t)k->K,
                k->q8_weights, x->bufs[k->root_buf], (size_t)k->N, &k->rq, k->uk, j0 * m_tiles,
                j1 * m_tiles);
-  int64_t n0 = (int64_t)(j0 * nr), n1 = (int64_t)(j1 * nr) < k->N ? (int64_t)(j1 * nr) : k->N;
-  for (int64_t m = 0; k->n_stages && m < k->M; m++)
-    epilogue_run(k, x->bufs, m * k->N + n0, m * k->N + n1);
+  epilogue_panels(x, 0, k->M, (size_t)k->N, j0, j1);
 }
 
 /* Rows (or column panels) of an int8 GEMM (quantize_convs.c's integer 1x1 convs and
@@ -403,19 +414,14 @@ static void conv_column_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   const Kernel *k = x->k;
   int64_t t0 = x->p->trace ? now_ns() : 0;
-  size_t nr = k->uk->nr, F = k->conv.out_c, panels = (F + nr - 1) / nr;
-  size_t j0 = c * (size_t)k->cols_per_chunk;
-  size_t j1 = j0 + (size_t)k->cols_per_chunk < panels ? j0 + (size_t)k->cols_per_chunk : panels;
-  size_t pixels = k->conv.out_h * k->conv.out_w, n0 = j0 * nr, n1 = j1 * nr < F ? j1 * nr : F;
+  size_t F = k->conv.out_c, pixels = k->conv.out_h * k->conv.out_w, j0, j1;
+  chunk_panels(k, c, F, &j0, &j1);
   struct kiln_f32_epilogue ep = root_epilogue(x, true);
   for (int64_t image = 0; image < k->images; image++) {
     kiln_f32_conv(&k->conv, (const float *)x->bufs[k->in_buf[0]] + image * k->in_image,
                   k->packed_b, (float *)x->bufs[k->root_buf] + image * k->out_image, &ep, k->uk,
                   j0 * (size_t)k->units, j1 * (size_t)k->units);
-    for (size_t p = 0; k->n_stages && p < pixels; p++) {
-      int64_t e = image * k->out_image + (int64_t)(p * F);
-      epilogue_run(k, x->bufs, e + (int64_t)n0, e + (int64_t)n1);
-    }
+    epilogue_panels(x, image * k->out_image, (int64_t)pixels, F, j0, j1);
   }
   if (t0) trace_chunk(x, t0);
 }

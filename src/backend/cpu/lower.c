@@ -383,6 +383,16 @@ static KilnStatus lower_op(Lower *L, const Op *op) {
 static int64_t max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+/* When k's chunks (already set) are too few to feed the threads, and its N output
+ * columns span several microkernel panels: chunks of panels instead (about `per_thread`
+ * chunks per thread), over all rows (exec.c chunk_panels). */
+static void chunk_by_panels(Lower *L, Kernel *k, int64_t N, int per_thread) {
+  int64_t panels = (N + (int64_t)k->uk->nr - 1) / (int64_t)k->uk->nr;
+  if (L->p->threads < 2 || k->n_chunks >= 2 * (int64_t)L->p->threads || panels < 2) return;
+  k->cols_per_chunk = max_i64(1, panels / (int64_t)(per_thread * L->p->threads));
+  k->n_chunks = (panels + k->cols_per_chunk - 1) / k->cols_per_chunk;
+}
+
 static bool try_gemm(Lower *L, Kernel *k, const Op *op) {
   if (op->kind != KILN_OP_MATMUL) return false;
   const TensorType *x = &op->in[0]->type, *w = &op->in[1]->type;
@@ -416,11 +426,7 @@ static bool try_gemm(Lower *L, Kernel *k, const Op *op) {
   k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;
   /* Few rows (the classifier's 1 x 1280 x 1000, the last 7x7 layers): row chunks cannot
    * feed the threads, so chunks are groups of column panels over all rows instead. */
-  int64_t panels = (N + (int64_t)uk->nr - 1) / (int64_t)uk->nr;
-  if (L->p->threads > 1 && k->n_chunks < 2 * (int64_t)L->p->threads && panels > 1) {
-    k->cols_per_chunk = max_i64(1, panels / (int64_t)(4 * L->p->threads));
-    k->n_chunks = (panels + k->cols_per_chunk - 1) / k->cols_per_chunk;
-  }
+  chunk_by_panels(L, k, N, 4);
   return true;
 }
 
@@ -510,11 +516,7 @@ static bool try_conv(Lower *L, Kernel *k, const Op *op) {
   chunk_images(L, k, x->dims[0], pixel_tiles, 4);
   /* Few pixel tiles (a 7x7 map: 4 tiles of 14 pixels, one chunk): chunks of output
    * channel panels over all pixels instead, so that every thread works. */
-  int64_t panels = (int64_t)((s->out_c + uk->nr - 1) / uk->nr);
-  if (L->p->threads > 1 && k->n_chunks < 2 * (int64_t)L->p->threads && panels > 1) {
-    k->cols_per_chunk = max_i64(1, panels / (int64_t)(2 * L->p->threads));
-    k->n_chunks = (panels + k->cols_per_chunk - 1) / k->cols_per_chunk;
-  }
+  chunk_by_panels(L, k, (int64_t)s->out_c, 2);
   return true;
 }
 
@@ -1030,12 +1032,7 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   k->chunk_elems = k->rows_per_chunk * N;
   k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;
   /* Few rows (a classifier's GEMV, the 7x7 layers): column-panel chunks, as try_gemm. */
-  int64_t panels = (N + (int64_t)uk->nr - 1) / (int64_t)uk->nr;
-  if (k->root == ROOT_Q8GEMM && L->p->threads > 1 && k->n_chunks < 2 * (int64_t)L->p->threads &&
-      panels > 1) {
-    k->cols_per_chunk = max_i64(1, panels / (int64_t)(4 * L->p->threads));
-    k->n_chunks = (panels + k->cols_per_chunk - 1) / k->cols_per_chunk;
-  }
+  if (k->root == ROOT_Q8GEMM) chunk_by_panels(L, k, N, 4);
   return KILN_OK;
 }
 
