@@ -113,6 +113,23 @@ static KilnStatus conv_bias(Imp *I, const Onnx__NodeProto *n, char **out) {
   return st ? st : run_part(I, imp_dequantize, "DequantizeLinear", 2, dq_in, *out, &axis);
 }
 
+/* The Conv of a decomposition: node n's attributes (kernel, strides, pads, group...) on
+ * the given inputs, into output `out`. */
+static KilnStatus conv_part(Imp *I, const Onnx__NodeProto *n, char **ins, size_t n_in, char *out) {
+  Onnx__NodeProto c = *n;
+  char *outs[1] = {out};
+  c.op_type = "Conv";
+  c.input = ins;
+  c.n_input = n_in;
+  c.output = outs;
+  c.n_output = 1;
+  const Onnx__NodeProto *outer = I->node;
+  I->node = &c;
+  KilnStatus st = imp_conv(I, &c);
+  I->node = outer;
+  return st;
+}
+
 KilnStatus imp_qlinear_conv(Imp *I, const Onnx__NodeProto *n) {
   KilnStatus st = need_inputs(I, n, 8);
   int64_t axis0 = 0;
@@ -122,25 +139,15 @@ KilnStatus imp_qlinear_conv(Imp *I, const Onnx__NodeProto *n) {
   if (!st) st = dequant(I, n, 3, "w", &axis0, &w);
   if (!st && n->n_input > 8 && n->input[8][0]) st = conv_bias(I, n, &b);
   if (st) return st;
-  /* The Conv part keeps the node's attributes (kernel, strides, pads, group...). */
-  Onnx__NodeProto c = *n;
-  char *ins[3] = {x, w, b}, *outs[1] = {y};
-  c.op_type = "Conv";
-  c.input = ins;
-  c.n_input = b[0] ? 3 : 2;
-  c.output = outs;
-  c.n_output = 1;
-  const Onnx__NodeProto *outer = I->node;
-  I->node = &c;
-  st = imp_conv(I, &c);
-  I->node = outer;
+  char *ins[3] = {x, w, b};
+  st = conv_part(I, n, ins, b[0] ? 3 : 2, y);
   return st ? st : quant_output(I, n, y, 6);
 }
 
 KilnStatus imp_qlinear_matmul(Imp *I, const Onnx__NodeProto *n) {
   KilnStatus st = need_inputs(I, n, 8);
   int64_t last = -1; /* b's scale is per column: the last axis */
-  char *a, *b, *y = part_name(I, n, "matmul");
+  char *a = NULL, *b = NULL, *y = part_name(I, n, "matmul");
   if (!st && !y) st = imp_err(I, KILN_ERR_NOMEM, "out of memory");
   if (!st) st = dequant(I, n, 0, "a", NULL, &a);
   if (!st) st = dequant(I, n, 3, "b", &last, &b);
@@ -205,21 +212,13 @@ KilnStatus imp_conv_integer(Imp *I, const Onnx__NodeProto *n) {
   if (!st) st = widen(I, n, 0, 2, SCALAR_ZP, "x", &x); /* x's zero point is a scalar */
   if (!st) st = widen(I, n, 1, 3, 0, "w", &w); /* per output channel */
   if (st) return st;
-  Onnx__NodeProto c = *n; /* the Conv keeps the node's attributes */
   char *ins[2] = {x, w};
-  c.op_type = "Conv";
-  c.input = ins;
-  c.n_input = 2;
-  const Onnx__NodeProto *outer = I->node;
-  I->node = &c;
-  st = imp_conv(I, &c);
-  I->node = outer;
-  return st;
+  return conv_part(I, n, ins, 2, n->output[0]);
 }
 
 KilnStatus imp_matmul_integer(Imp *I, const Onnx__NodeProto *n) {
   KilnStatus st = need_integer_inputs(I, n);
-  char *a, *b;
+  char *a = NULL, *b = NULL;
   if (!st) st = widen(I, n, 0, 2, -2, "a", &a); /* per row */
   if (!st) st = widen(I, n, 1, 3, -1, "b", &b); /* per column */
   char *ins[2] = {a, b};

@@ -626,7 +626,7 @@ static bool drop_requantize(Func *f, Op *q) {
  * so every value is what the float concat and Q gave (concat moves values unchanged).
  * Returns true when it rewrote q (erased). */
 static bool requantize_concat(Func *f, Op *q) {
-  QParams qq, dq;
+  QParams qq, dqs[KILN_MAX_OPERANDS];
   Value *ins[KILN_MAX_OPERANDS];
   if (!match_quant(q, &qq)) return false;
   Op *cat = q->in[0]->def;
@@ -634,11 +634,11 @@ static bool requantize_concat(Func *f, Op *q) {
       cat->n_in > KILN_MAX_OPERANDS)
     return false;
   for (int i = 0; i < cat->n_in; i++)
-    if (!match_dequant(cat->in[i]->def, &dq)) return false;
+    if (!match_dequant(cat->in[i]->def, &dqs[i])) return false;
   double lo = qq.qt == KILN_I8 ? -128 : 0, hi = qq.qt == KILN_I8 ? 127 : 255;
   for (int i = 0; i < cat->n_in; i++) {
     Value *x8 = cat->in[i]->def->in[0];
-    match_dequant(cat->in[i]->def, &dq);
+    const QParams dq = dqs[i];
     BodyInst b[] = {ARG(x8->type.dtype), OP1(BODY_CAST, KILN_F32, 0), CST_F((double)dq.zp),
                     OP2(BODY_SUB, KILN_F32, 1, 2), CST_F(dq.scale), OP2(BODY_MUL, KILN_F32, 3, 4),
                     CST_F(qq.scale), OP2(BODY_DIV, KILN_F32, 5, 6), OP1(BODY_ROUND, KILN_F32, 7),
