@@ -16,9 +16,6 @@ static inline __m256i widen(__m128i x, int a_signed) {
   return a_signed ? _mm256_cvtepi8_epi32(x) : _mm256_cvtepu8_epi32(x);
 }
 
-#define TAPS(X) X(0, 0, 0) X(1, 0, 1) X(2, 0, 2) X(3, 1, 0) X(4, 1, 1) X(5, 1, 2) \
-  X(6, 2, 0) X(7, 2, 1) X(8, 2, 2)
-
 /* The interior pixels [ow0, ow1) of 16 channels from c (as the AVX-512 kernel's): taps
  * unrolled without checks, the zero point off once per block (zp * sum of the weights,
  * exact in int32), the weights read from memory (16 ymm registers would not hold 18). */
@@ -53,7 +50,7 @@ interior_block_impl(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint
     acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(widen(_mm_srli_si128(x, 8), a_signed), \
         _mm256_loadu_si256((const __m256i *)(w + (size_t)(t) * C + c + 8))));              \
   }
-    TAPS(TAP)
+    KILN_Q8_DW_TAPS(TAP)
 #undef TAP
     if (plain) {
       kiln_q8_requant_plain8(acc0, ab0, s0, v, s8, 8, out + ow * C + c);
@@ -64,7 +61,6 @@ interior_block_impl(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint
     }
   }
 }
-#undef TAPS
 
 static void interior_block(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint8_t *out,
                            size_t c, size_t ow0, size_t ow1, int32_t a_zp, int a_signed,

@@ -12,9 +12,6 @@ static inline __m512i widen(__m128i x, int a_signed) {
   return a_signed ? _mm512_cvtepi8_epi32(x) : _mm512_cvtepu8_epi32(x);
 }
 
-#define TAPS(X) X(0, 0, 0) X(1, 0, 1) X(2, 0, 2) X(3, 1, 0) X(4, 1, 1) X(5, 1, 2) \
-  X(6, 2, 0) X(7, 2, 1) X(8, 2, 2)
-
 /* The interior pixels [ow0, ow1) of 32 channels from c: the nine weight vectors pairs
  * stay in registers across the pixels (taps unrolled, a_signed and plain constants in
  * each specialization), and the zero point is off once per block (sum_t (x_t - zp) w_t =
@@ -32,7 +29,7 @@ interior_block_impl(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint
   const __m512i w1_##t = _mm512_loadu_si512(w + (size_t)(t) * C + c + 16);                \
   zc0 = _mm512_add_epi32(zc0, _mm512_madd_epi16(w0_##t, ones));                           \
   zc1 = _mm512_add_epi32(zc1, _mm512_madd_epi16(w1_##t, ones));
-  TAPS(LOAD_W)
+  KILN_Q8_DW_TAPS(LOAD_W)
 #undef LOAD_W
   zc0 = _mm512_mullo_epi32(zc0, _mm512_set1_epi32(a_zp));
   zc1 = _mm512_mullo_epi32(zc1, _mm512_set1_epi32(a_zp));
@@ -53,7 +50,7 @@ interior_block_impl(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint
     acc1 = _mm512_add_epi32(acc1, _mm512_madd_epi16(                                      \
         widen(_mm_loadu_si128((const __m128i *)(x + 16)), a_signed), w1_##t));            \
   }
-    TAPS(TAP)
+    KILN_Q8_DW_TAPS(TAP)
 #undef TAP
     if (plain) {
       uint8_t *dst = out + ow * C + c;
@@ -65,7 +62,6 @@ interior_block_impl(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint
     }
   }
 }
-#undef TAPS
 
 static void interior_block(const struct kiln_q8_dwconv_row *row, const int32_t *w, uint8_t *out,
                            size_t c, size_t ow0, size_t ow1, int32_t a_zp, int a_signed,

@@ -26,6 +26,10 @@ static inline size_t kiln_q8_dwconv3x3_taps(const struct kiln_q8_dwconv_row *row
   }
   return n;
 }
+/* The nine taps (t, kh, kw) of a 3x3 kernel, for the kernels' unrolled interior loops. */
+#define KILN_Q8_DW_TAPS(X) X(0, 0, 0) X(1, 0, 1) X(2, 0, 2) X(3, 1, 0) X(4, 1, 1) X(5, 1, 2) \
+  X(6, 2, 0) X(7, 2, 1) X(8, 2, 2)
+
 /* The output columns [*ow0, *ow1) whose nine taps all lie inside the image (empty when a
  * kernel row is in the padding): kernels take them on a path without tap checks. */
 static inline void kiln_q8_dwconv3x3_interior(const struct kiln_q8_dwconv_row *row, size_t *ow0,
