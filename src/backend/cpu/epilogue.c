@@ -15,7 +15,6 @@
  * same evaluator (epilogue_prepare), and runs read the table, so the result is the
  * evaluator's bit for bit. */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "backend/cpu/backend.h"
@@ -318,19 +317,29 @@ static bool is_inner_vector(const Stage *st, const StageOperand *so) {
   return true;
 }
 
+/* Whether operand so is read at the stage's element index (C-order strides, offset 0). */
+static bool reads_element_index(const Stage *st, const StageOperand *so) {
+  if (so->value >= 0 || so->base != 0) return false;
+  int64_t stride = 1;
+  for (int l = st->rank - 1; l >= 0; l--) {
+    if (so->stride[l] != stride && st->dims[l] != 1) return false;
+    stride *= st->dims[l];
+  }
+  return true;
+}
+
+/* Whether operand so reads one fixed element (every stride 0 where the dim is not 1). */
+static bool reads_fixed_element(const Stage *st, const StageOperand *so) {
+  for (int l = 0; l < st->rank; l++)
+    if (so->stride[l] != 0 && st->dims[l] != 1) return false;
+  return true;
+}
+
 static int stage_kind(const Stage *st) {
   int kind = STAGE_LINEAR;
   for (int i = 0; i < st->n_in; i++) {
     const StageOperand *so = &st->in[i];
-    if (so->value >= 0) continue;
-    bool identity = so->base == 0, fixed = true;
-    int64_t stride = 1;
-    for (int l = st->rank - 1; l >= 0; l--) {
-      identity &= so->stride[l] == stride || st->dims[l] == 1;
-      fixed &= so->stride[l] == 0 || st->dims[l] == 1;
-      stride *= st->dims[l];
-    }
-    if (identity || fixed) continue;
+    if (so->value >= 0 || reads_element_index(st, so) || reads_fixed_element(st, so)) continue;
     if (!is_inner_vector(st, so)) return STAGE_ROWS;
     kind = STAGE_PERIODIC;
   }
@@ -351,9 +360,7 @@ static int run_length(const Kernel *k, const int *kind, int64_t e, int64_t end) 
 /* Operand so of a LINEAR or PERIODIC stage over lanes e .. e + n - 1. */
 static void load_flat(Lanes *dst, const Stage *st, const StageOperand *so, const uint8_t *buf,
                       int64_t e, int n) {
-  bool fixed = true;
-  for (int l = 0; l < st->rank; l++) fixed &= so->stride[l] == 0 || st->dims[l] == 1;
-  if (fixed) {
+  if (reads_fixed_element(st, so)) {
     load(dst, 0, buf, so->dtype, so->base, 0, n);
   } else if (!is_inner_vector(st, so) || st->rank == 1) {
     load(dst, 0, buf, so->dtype, so->base + e, 1, n);
@@ -462,16 +469,6 @@ void epilogue_prepare(Stage *s, Arena *mem) {
   s->quantize = !s->lut && match_quantize(s);
 }
 
-/* Whether operand so is read at the stage's element index (C-order strides, offset 0). */
-static bool reads_element_index(const Stage *st, const StageOperand *so) {
-  if (so->value >= 0 || so->base != 0) return false;
-  int64_t stride = 1;
-  for (int l = st->rank - 1; l >= 0; l--) {
-    if (so->stride[l] != stride && st->dims[l] != 1) return false;
-    stride *= st->dims[l];
-  }
-  return true;
-}
 
 /* The whole kernel is one tabulated stage reading its buffers at the element index and
  * storing its result: a byte loop. */
