@@ -10,7 +10,8 @@
  * 7x7/2 with C = 3 (a stem), 5x5, 9x9 (81 taps: more than one microkernel call per
  * channel block), a pad larger than the kernel (tiles with no tap at all: output =
  * epilogue(0)), and C = 700 (more than one input-channel block for every tile width).
- * Epilogue modes (bias, clamp) cycle over the cases and all 4 run on one shape; the tile
+ * Epilogue modes (bias, clamp, residual at its own stride) cycle over the cases and all 8
+ * run on one shape; the tile
  * range is split in three (threads will split it so: results must be bit-identical to
  * one call); a sentinel after the output catches overruns.
  *
@@ -48,7 +49,7 @@ static const struct geometry fixed_geometries[] = {
     {3, 4, 700, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* C = 700: several channel blocks */
 };
 enum { N_FIXED = sizeof fixed_geometries / sizeof fixed_geometries[0] };
-enum { MODE_BIAS = 1, MODE_CLAMP = 2 };
+enum { MODE_BIAS = 1, MODE_CLAMP = 2, MODE_RES = 4, MODE_ALL = 7 };
 #define SENTINEL 12345.0f
 #define TAIL 40
 
@@ -88,15 +89,21 @@ static void check_case(const struct kiln_ukernel *k, const struct geometry *g, s
   const size_t C = g->c, nin = g->h * g->w * C, nw = g->kh * g->kw * C * F;
   float *in = malloc(sizeof(float) * nin), *w = malloc(sizeof(float) * nw);
   float *bias = malloc(sizeof(float) * F);
+  const size_t ldr = F + 3; /* residual stride */
+  float *res = malloc(sizeof(float) * s.out_h * s.out_w * ldr);
   for (size_t i = 0; i < nin; i++)
     in[i] = rnd();
   for (size_t i = 0; i < nw; i++)
     w[i] = rnd();
   for (size_t i = 0; i < F; i++)
     bias[i] = rnd();
+  for (size_t i = 0; i < s.out_h * s.out_w * ldr; i++)
+    res[i] = rnd();
   const struct kiln_f32_epilogue ep = {.bias = mode & MODE_BIAS ? bias : NULL,
                                        .min = mode & MODE_CLAMP ? -0.5f : -INFINITY,
-                                       .max = mode & MODE_CLAMP ? 0.75f : INFINITY};
+                                       .max = mode & MODE_CLAMP ? 0.75f : INFINITY,
+                                       .residual = mode & MODE_RES ? res : NULL,
+                                       .residual_stride = ldr};
   const size_t n = s.out_h * s.out_w * F;
   float *out = run(k, &s, in, w, &ep, 1);
   float *want_f = k->isa == KILN_ISA_PORTABLE ? NULL : run(portable(), &s, in, w, &ep, 1);
@@ -118,6 +125,10 @@ static void check_case(const struct kiln_ukernel *k, const struct geometry *g, s
               ref += p, mag += fabs(p);
             }
           }
+        if (mode & MODE_RES) {
+          const double r = res[(oh * s.out_w + ow) * ldr + f];
+          ref += r, mag += fabs(r);
+        }
         if (mode & MODE_CLAMP)
           ref = ref < -0.5 ? -0.5 : ref > 0.75 ? 0.75 : ref;
         const size_t o = (oh * s.out_w + ow) * F + f;
@@ -141,7 +152,7 @@ static void check_case(const struct kiln_ukernel *k, const struct geometry *g, s
             g->w, C, F);
   check_count++;
   check_failures += bad != 0;
-  free(in), free(w), free(bias), free(out), free(want_f), free(split);
+  free(in), free(w), free(bias), free(res), free(out), free(want_f), free(split);
 }
 
 static void test_variant(const struct kiln_ukernel *k) {
@@ -164,16 +175,16 @@ static void test_variant(const struct kiln_ukernel *k) {
       const size_t w3 = Ms[a] % 3 == 0 ? 3 : Ms[a], h3 = Ms[a] % 3 == 0 ? Ms[a] / 3 : 2;
       const struct geometry rows = {h3, w3, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
       check_case(k, &row, Fs[b], mode);
-      mode = (mode + 1) & 3, cases++;
+      mode = (mode + 1) & MODE_ALL, cases++;
       check_case(k, &rows, Fs[b], mode);
-      mode = (mode + 1) & 3, cases++;
+      mode = (mode + 1) & MODE_ALL, cases++;
     }
   for (size_t g = 0; g < N_FIXED; g++)
     for (size_t b = 0; b < 3; b++) { /* F = nr, 2nr, 1 */
       check_case(k, &fixed_geometries[g], Fs[b], mode);
-      mode = (mode + 1) & 3, cases++;
+      mode = (mode + 1) & MODE_ALL, cases++;
     }
-  for (int m = 0; m < 4; m++, cases++)
+  for (int m = 0; m <= MODE_ALL; m++, cases++)
     check_case(k, &fixed_geometries[0], nr + 1, m);
   printf("  %s (%ux%u): %d cases, %s\n", k->name, k->mr, k->nr, cases,
          check_failures == before ? "ok" : "FAILED");

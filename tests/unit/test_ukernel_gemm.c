@@ -4,8 +4,8 @@
  *   N: nr, 2nr (div), 1, nr-1 (lt: masked columns), nr+1, 3nr+nr/2 (gt)
  *   K: 1, 7 (small), 2100 (large: more than one K block for every tile size)
  * with lda > K and ldc > N (stride bugs show), sentinels around C (nothing outside the
- * M x N box is written), the epilogue modes (bias, clamp, accumulate) cycled over the
- * cases and all 8 combined on one shape, and the tile range split in three (threads will
+ * M x N box is written), the epilogue modes (bias, clamp, accumulate, residual at its own
+ * stride) cycled over the cases and all 16 combined on one shape, and the tile range split in three (threads will
  * split it so; results must be bit-identical to one call). The driver reads A in place
  * (lda = K + 3) except at row strides that alias in L1 (multiples of 4 KiB) with at
  * least 8 N tiles, where it copies blocks of A: three such shapes, with several K blocks
@@ -35,7 +35,7 @@ static float rnd(void) { /* uniform in [-1, 1) */
   return (float)((rng_state >> 40) & 0xffffff) / 8388608.0f - 1.0f;
 }
 
-enum { MODE_BIAS = 1, MODE_CLAMP = 2, MODE_ACC = 4 };
+enum { MODE_BIAS = 1, MODE_CLAMP = 2, MODE_ACC = 4, MODE_RES = 8, MODE_ALL = 15 };
 #define SENTINEL 12345.0f
 enum { C_PAD_COLS = 5, C_PAD_ROWS = 2 };
 
@@ -43,6 +43,7 @@ struct problem {
   size_t M, N, K, lda, ldc;
   int mode;
   float *A, *B, *bias, *C0; /* C0: initial C (accumulate), ldc stride */
+  float *R;                 /* residual, M x N at stride N + 2 */
   double *ref, *mag;        /* M x N exact result and error magnitude */
 };
 
@@ -54,6 +55,7 @@ static void problem_init(struct problem *p, size_t M, size_t N, size_t K, size_t
   p->A = malloc(sizeof(float) * M * p->lda);
   p->B = malloc(sizeof(float) * K * N);
   p->bias = malloc(sizeof(float) * N);
+  p->R = malloc(sizeof(float) * M * (N + 2));
   p->C0 = malloc(sizeof(float) * (M + C_PAD_ROWS) * p->ldc);
   p->ref = malloc(sizeof(double) * M * N);
   p->mag = malloc(sizeof(double) * M * N);
@@ -63,6 +65,8 @@ static void problem_init(struct problem *p, size_t M, size_t N, size_t K, size_t
     p->B[i] = rnd();
   for (size_t j = 0; j < N; j++)
     p->bias[j] = rnd();
+  for (size_t i = 0; i < M * (N + 2); i++)
+    p->R[i] = rnd();
   for (size_t i = 0; i < (M + C_PAD_ROWS) * p->ldc; i++)
     p->C0[i] = i / p->ldc < M && i % p->ldc < N && (mode & MODE_ACC) ? rnd() : SENTINEL;
   const double lo = -0.5, hi = 0.75; /* clamp bounds when MODE_CLAMP */
@@ -77,6 +81,8 @@ static void problem_init(struct problem *p, size_t M, size_t N, size_t K, size_t
       }
       if (mode & MODE_BIAS)
         s += p->bias[j], m += fabs(p->bias[j]);
+      if (mode & MODE_RES)
+        s += p->R[i * (N + 2) + j], m += fabs(p->R[i * (N + 2) + j]);
       if (mode & MODE_CLAMP)
         s = s < lo ? lo : s > hi ? hi : s;
       p->ref[i * N + j] = s;
@@ -85,7 +91,7 @@ static void problem_init(struct problem *p, size_t M, size_t N, size_t K, size_t
 }
 
 static void problem_free(struct problem *p) {
-  free(p->A), free(p->B), free(p->bias), free(p->C0), free(p->ref), free(p->mag);
+  free(p->A), free(p->B), free(p->bias), free(p->R), free(p->C0), free(p->ref), free(p->mag);
 }
 
 /* Runs `k` on p into a fresh C (copy of C0), splitting the tile range into `parts`. */
@@ -97,7 +103,9 @@ static float *run(const struct problem *p, const struct kiln_ukernel *k, int par
   const struct kiln_f32_gemm_params params = {
       .ep = {.bias = p->mode & MODE_BIAS ? p->bias : NULL,
              .min = p->mode & MODE_CLAMP ? -0.5f : -INFINITY,
-             .max = p->mode & MODE_CLAMP ? 0.75f : INFINITY},
+             .max = p->mode & MODE_CLAMP ? 0.75f : INFINITY,
+             .residual = p->mode & MODE_RES ? p->R : NULL,
+             .residual_stride = p->N + 2},
       .accumulate = (p->mode & MODE_ACC) != 0};
   const size_t tiles = kiln_f32_gemm_tile_count(p->M, p->N, k);
   for (int part = 0; part < parts; part++)
@@ -181,16 +189,16 @@ static void test_variant(const struct kiln_ukernel *k) {
         if (!Ms[a] || !Ns[b])
           continue;
         check_case(k, Ms[a], Ns[b], Ks[c], 0, mode, 3);
-        mode = (mode + 1) & 7, cases++;
+        mode = (mode + 1) & MODE_ALL, cases++;
       }
-  for (int m = 0; m < 8; m++, cases++) /* every epilogue combination on a gt shape */
+  for (int m = 0; m <= MODE_ALL; m++, cases++) /* every epilogue combination, a gt shape */
     check_case(k, mr + 1, nr + 1, 13, 0, m, 3);
   /* Row strides of A that are multiples of 4 KiB (the driver copies A for tiles of more
    * than 4 rows and at least 8 N tiles), K not a multiple of the K block, M not a
    * multiple of mr; the third has several N blocks (2100 * 1000 floats > 4 MiB). */
   check_case(k, 2 * mr + 1, 8 * nr + nr / 2, 1000, 1024, MODE_CLAMP | MODE_ACC, 3);
   check_case(k, mr - 1 ? mr - 1 : 1, 8 * nr, 700, 2048, MODE_BIAS, 2);
-  check_case(k, 2 * mr + 1, 1000, 2100, 4096, MODE_BIAS | MODE_ACC, 7);
+  check_case(k, 2 * mr + 1, 1000, 2100, 4096, MODE_BIAS | MODE_ACC | MODE_RES, 7);
   cases += 3;
   printf("  %s (%ux%u): %d cases, %s\n", k->name, k->mr, k->nr, cases,
          check_failures == before ? "ok" : "FAILED");

@@ -102,6 +102,7 @@ typedef struct Kernel {
   int peeled;                 /* 1 when stage 0 moved into the microkernel (below) */
   int ep_bias_buf;            /* GEMM/depthwise: bias + clamp done in the microkernel's */
   float ep_lo, ep_hi;         /*   register epilogue (peeled off the first stage), or -1 */
+  int ep_residual_buf;        /* GEMM/conv: a tensor of the root's shape added there too */
   int64_t chunk_elems;        /* epilogue work unit (elements), = rows of the root */
   int64_t n_chunks;
   /* ROOT_GEMM */

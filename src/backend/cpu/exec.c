@@ -108,14 +108,29 @@ static void epilogue_panels(const ChunkCtx *x, int64_t first, int64_t rows, size
   }
 }
 
+/* The microkernel epilogue of a root: its own bias operand (a conv-like root's third
+ * operand, when own_bias) or the bias peeled from the first stage, the clamp, and the
+ * peeled residual from element `at` of the root's output on (row stride `ld`). */
+static struct kiln_f32_epilogue root_epilogue(const ChunkCtx *x, bool own_bias, int64_t at,
+                                              size_t ld) {
+  const Kernel *k = x->k;
+  struct kiln_f32_epilogue ep = {.min = k->ep_lo, .max = k->ep_hi};
+  if (own_bias && k->n_in > 2) ep.bias = (const float *)x->bufs[k->in_buf[2]];
+  if (k->ep_bias_buf >= 0) ep.bias = (const float *)x->bufs[k->ep_bias_buf];
+  if (k->ep_residual_buf >= 0) {
+    ep.residual = (const float *)x->bufs[k->ep_residual_buf] + at;
+    ep.residual_stride = ld;
+  }
+  return ep;
+}
+
 /* Column-panel chunk of a GEMM with few rows: all M tiles of panels [j0, j1), then the
  * epilogue on each row's slice of those columns. */
 static void gemm_column_chunk(const ChunkCtx *x, size_t c) {
   const Kernel *k = x->k;
   size_t m_tiles = ((size_t)k->M + k->uk->mr - 1) / k->uk->mr, j0, j1;
   chunk_panels(k, c, (size_t)k->N, &j0, &j1);
-  struct kiln_f32_gemm_params gp = {{NULL, k->ep_lo, k->ep_hi}, 0};
-  if (k->ep_bias_buf >= 0) gp.ep.bias = (const float *)x->bufs[k->ep_bias_buf];
+  struct kiln_f32_gemm_params gp = {root_epilogue(x, false, 0, (size_t)k->N), 0};
   kiln_f32_gemm((size_t)k->M, (size_t)k->N, (size_t)k->K, (const float *)x->bufs[k->in_buf[0]],
                 (size_t)k->K, k->packed_b, (float *)x->bufs[k->root_buf], (size_t)k->N, &gp,
                 k->uk, j0 * m_tiles, j1 * m_tiles);
@@ -135,8 +150,7 @@ static void gemm_chunk(void *ctx, size_t c) {
   chunk_rows(k, c, &r0, &r1);
   const float *a = (const float *)x->bufs[k->in_buf[0]] + r0 * k->K;
   float *out = (float *)x->bufs[k->root_buf] + r0 * k->N;
-  struct kiln_f32_gemm_params gp = {{NULL, k->ep_lo, k->ep_hi}, 0};
-  if (k->ep_bias_buf >= 0) gp.ep.bias = (const float *)x->bufs[k->ep_bias_buf];
+  struct kiln_f32_gemm_params gp = {root_epilogue(x, false, r0 * k->N, (size_t)k->N), 0};
   size_t rows = (size_t)(r1 - r0);
   kiln_f32_gemm(rows, (size_t)k->N, (size_t)k->K, a, (size_t)k->K, k->packed_b, out,
                 (size_t)k->N, &gp, k->uk, 0, kiln_f32_gemm_tile_count(rows, (size_t)k->N, k->uk));
@@ -153,9 +167,7 @@ static void dwconv_chunk(void *ctx, size_t c) {
   size_t in_img = s->in_h * s->in_w * s->channels, out_img = s->out_h * s->out_w * s->channels;
   const float *in = (const float *)x->bufs[k->in_buf[0]] + image * in_img;
   const float *w = (const float *)x->bufs[k->in_buf[1]];
-  struct kiln_f32_epilogue ep = {k->n_in > 2 ? (const float *)x->bufs[k->in_buf[2]] : NULL,
-                                 k->ep_lo, k->ep_hi};
-  if (k->ep_bias_buf >= 0) ep.bias = (const float *)x->bufs[k->ep_bias_buf];
+  struct kiln_f32_epilogue ep = root_epilogue(x, true, 0, 0);
   float *out = (float *)x->bufs[k->root_buf] + image * out_img;
   kiln_f32_dwconv3x3(s, in, w, out, &ep, k->uk, row, row + 1);
   int64_t e = (int64_t)c * k->chunk_elems;
@@ -354,16 +366,6 @@ static void q8_gsum_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
-/* The microkernel epilogue of a conv-like root: its own bias operand (if any) or the
- * bias peeled from the first stage, and the clamp. */
-static struct kiln_f32_epilogue root_epilogue(const ChunkCtx *x, bool own_bias) {
-  const Kernel *k = x->k;
-  struct kiln_f32_epilogue ep = {NULL, k->ep_lo, k->ep_hi};
-  if (own_bias && k->n_in > 2) ep.bias = (const float *)x->bufs[k->in_buf[2]];
-  if (k->ep_bias_buf >= 0) ep.bias = (const float *)x->bufs[k->ep_bias_buf];
-  return ep;
-}
-
 /* One source row of an 8-bit linear resize interpolated along W: h[ow][c] = wx0 * x0 +
  * wx1 * x1 (exact int32). */
 static void resize8_hrow(const Kernel *k, const void *row, int32_t *h) {
@@ -416,8 +418,8 @@ static void conv_column_chunk(void *ctx, size_t c) {
   int64_t t0 = x->p->trace ? now_ns() : 0;
   size_t F = k->conv.out_c, pixels = k->conv.out_h * k->conv.out_w, j0, j1;
   chunk_panels(k, c, F, &j0, &j1);
-  struct kiln_f32_epilogue ep = root_epilogue(x, true);
   for (int64_t image = 0; image < k->images; image++) {
+    struct kiln_f32_epilogue ep = root_epilogue(x, true, image * k->out_image, F);
     kiln_f32_conv(&k->conv, (const float *)x->bufs[k->in_buf[0]] + image * k->in_image,
                   k->packed_b, (float *)x->bufs[k->root_buf] + image * k->out_image, &ep, k->uk,
                   j0 * (size_t)k->units, j1 * (size_t)k->units);
@@ -438,7 +440,7 @@ static void image_chunk(void *ctx, size_t c) {
   int64_t e0, e1; /* the chunk's elements within the image */
   switch (k->root) {
   case ROOT_CONV: {
-    struct kiln_f32_epilogue ep = root_epilogue(x, true);
+    struct kiln_f32_epilogue ep = root_epilogue(x, true, image * k->out_image, k->conv.out_c);
     size_t panels = (k->conv.out_c + k->uk->nr - 1) / k->uk->nr, mr = k->uk->mr;
     size_t pixels = k->conv.out_h * k->conv.out_w;
     for (size_t j = 0; j < panels; j++)
@@ -449,7 +451,7 @@ static void image_chunk(void *ctx, size_t c) {
     break;
   }
   case ROOT_DWCONV: {
-    struct kiln_f32_epilogue ep = root_epilogue(x, true);
+    struct kiln_f32_epilogue ep = root_epilogue(x, true, 0, 0);
     kiln_f32_dwconv(&k->dw2, in, (const float *)x->bufs[k->in_buf[1]], out, &ep, k->uk, u0, u1);
     e0 = (int64_t)(u0 * k->dw2.out_w * k->dw2.channels), e1 = (int64_t)(u1 * k->dw2.out_w * k->dw2.channels);
     break;

@@ -67,6 +67,7 @@ static Kernel *add_kernel(Lower *L, KernelKind kind, const Op *op) {
   k->dispatch = L->dispatch;
   k->root_buf = -1;
   k->ep_bias_buf = -1;
+  k->ep_residual_buf = -1;
   k->ep_lo = -INFINITY, k->ep_hi = INFINITY;
   k->im2col_buf = -1;
   return k;
@@ -690,11 +691,26 @@ static bool f32_const_inst(const Body *b, int i, float *c) {
   return true;
 }
 
-/* Whether body b yields clamp(arg root_arg [+ arg *bias_arg], lo, hi): at most one min and
- * one max with constants, on top of the root argument or root + another argument. */
-static bool match_bias_clamp(const Body *b, int root_arg, int n_in, int *bias_arg, float *lo,
-                             float *hi) {
-  int i = b->yields[0], n_min = 0, n_max = 0;
+enum { SUM_TERMS_MAX = 8 };
+
+/* The arguments summed by the tree of f32 adds at instruction i, into terms[*n]. */
+static bool sum_terms(const Body *b, int i, int *terms, int *n) {
+  const BodyInst *in = &b->insts[i];
+  if (in->kind == BODY_ARG && *n < SUM_TERMS_MAX) {
+    terms[(*n)++] = (int)in->imm_i;
+    return true;
+  }
+  return in->kind == BODY_ADD && in->dtype == KILN_F32 && sum_terms(b, in->args[0], terms, n) &&
+         sum_terms(b, in->args[1], terms, n);
+}
+
+/* Whether body b yields clamp(arg root_arg + the other arguments in terms[0..*n), lo, hi):
+ * at most one min and one max with constants, on top of a sum of arguments in which the
+ * root argument appears once. (The sum may be in any order: the microkernel adds the
+ * terms in its own, which changes only the rounding of f32 additions.) */
+static bool match_sum_clamp(const Body *b, int root_arg, int *terms, int *n, float *lo,
+                            float *hi) {
+  int i = b->yields[0], n_min = 0, n_max = 0, all[SUM_TERMS_MAX], n_all = 0, roots = 0;
   float c;
   for (;;) {
     const BodyInst *in = &b->insts[i];
@@ -706,15 +722,12 @@ static bool match_bias_clamp(const Body *b, int root_arg, int n_in, int *bias_ar
     else *lo = c, n_max++;
     i = other;
   }
-  if (n_min > 1 || n_max > 1 || !(*lo <= *hi)) return false;
-  const BodyInst *in = &b->insts[i];
-  if (in->kind == BODY_ARG) return in->imm_i == root_arg;
-  if (in->kind != BODY_ADD || in->dtype != KILN_F32) return false;
-  const BodyInst *x = &b->insts[in->args[0]], *y = &b->insts[in->args[1]];
-  if (x->kind != BODY_ARG || y->kind != BODY_ARG) return false;
-  if (x->imm_i == root_arg && y->imm_i != root_arg) *bias_arg = (int)y->imm_i;
-  else if (y->imm_i == root_arg && x->imm_i != root_arg) *bias_arg = (int)x->imm_i;
-  return *bias_arg >= 0 && *bias_arg < n_in;
+  if (n_min > 1 || n_max > 1 || !(*lo <= *hi) || !sum_terms(b, i, all, &n_all)) return false;
+  *n = 0;
+  for (int t = 0; t < n_all; t++)
+    if (all[t] == root_arg) roots++;
+    else terms[(*n)++] = all[t];
+  return roots == 1;
 }
 
 /* A per-channel vector of dtype t read along the last loop only, of `channels` elements. */
@@ -757,28 +770,69 @@ static void drop_peeled_stage(Kernel *k, DType t) {
   k->peeled = 1;
 }
 
-/* Stage 0 of a GEMM or depthwise kernel that is clamp(root [+ channel bias]) moves into the
- * microkernel, which applies it to each tile in registers; later stages read its value
- * from the root's buffer. */
+/* An operand that stage s reads at the root's own element index: a tensor of the root's
+ * shape, row-major, not a value of the epilogue. */
+static bool is_same_shape(const Stage *s, const StageOperand *so) {
+  int64_t stride = 1;
+  if (so->value >= 0 || so->dtype != KILN_F32 || so->base != 0) return false;
+  for (int l = s->rank - 1; l >= 0; l--) {
+    if (so->stride[l] != stride && s->dims[l] != 1) return false;
+    stride *= s->dims[l];
+  }
+  return true;
+}
+
+/* The sum of the constant channel vectors vecs[0..n) of stage s, as a buffer of the
+ * program's memory (one of them as it is when n == 1), or -1. */
+static int bias_sum(Lower *L, const Stage *s, const int *vecs, int n, int64_t channels) {
+  if (n == 1) return s->in[vecs[0]].buf;
+  float *sum = arena_alloc(&L->p->mem, sizeof(float) * (size_t)channels);
+  int b = sum ? add_buf(L, BUF_PRECOMPUTED, -1, (int64_t)sizeof(float) * channels) : -1;
+  if (b < 0) return -1;
+  for (int64_t c = 0; c < channels; c++) sum[c] = 0.0f;
+  for (int i = 0; i < n; i++) {
+    const float *v = const_data(L, s->op->in[vecs[i]]);
+    if (!v) return -1;
+    for (int64_t c = 0; c < channels; c++) sum[c] += v[c];
+  }
+  L->p->bufs[b].data = sum;
+  return b;
+}
+
+/* Stage 0 of a GEMM, conv or depthwise kernel that is clamp(root + channel vectors [+ a
+ * tensor of the root's shape]) moves into the microkernel, which applies it to each tile
+ * in registers: the vectors as one bias (summed here when there are several constants),
+ * the tensor (a ResNet block's skip connection; GEMM and conv kernels) as the residual.
+ * Later stages read its value from the root's buffer. */
 static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
   bool conv_like = k->root == ROOT_DWCONV3X3 || k->root == ROOT_DWCONV || k->root == ROOT_CONV;
   if ((k->root != ROOT_GEMM && !conv_like) || !k->n_stages) return;
   Stage *s0 = &k->stages[0];
-  int root_arg = root_operand(F, s0), bias_arg = -1;
+  int root_arg = root_operand(F, s0), terms[SUM_TERMS_MAX], n_terms = 0;
+  int vecs[SUM_TERMS_MAX], n_vecs = 0, residual = -1;
   float lo = -INFINITY, hi = INFINITY;
   if (root_arg < 0 || s0->dtype != KILN_F32) return;
   for (int s = 1; s < k->n_stages; s++)
     if (root_operand(F, &k->stages[s]) != -1) return;
-  if (!match_bias_clamp(&s0->op->attrs.body, root_arg, s0->n_in, &bias_arg, &lo, &hi)) return;
+  if (!match_sum_clamp(&s0->op->attrs.body, root_arg, terms, &n_terms, &lo, &hi)) return;
   int64_t channels = k->root == ROOT_GEMM ? k->N : k->op->out[0]->type.dims[3];
-  if (bias_arg >= 0 && (!is_channel_vector(s0, &s0->in[bias_arg], channels, KILN_F32) ||
-                        (conv_like && k->n_in > 2)))
-    return;
-  if (s0->out_buf >= 0 && s0->out_buf != k->root_buf) {
-    if (L->p->bufs[s0->out_buf].nbytes != L->p->bufs[k->root_buf].nbytes) return;
-    k->root_buf = s0->out_buf;
+  bool may_residual = k->root == ROOT_GEMM || k->root == ROOT_CONV;
+  for (int t = 0; t < n_terms; t++) {
+    const StageOperand *so = &s0->in[terms[t]];
+    if (is_channel_vector(s0, so, channels, KILN_F32)) vecs[n_vecs++] = terms[t];
+    else if (may_residual && residual < 0 && is_same_shape(s0, so)) residual = terms[t];
+    else return;
   }
-  k->ep_bias_buf = bias_arg >= 0 ? s0->in[bias_arg].buf : -1;
+  if (n_vecs && conv_like && k->n_in > 2) return; /* the conv has its own bias */
+  int out = s0->out_buf >= 0 ? s0->out_buf : k->root_buf;
+  if (L->p->bufs[out].nbytes != L->p->bufs[k->root_buf].nbytes ||
+      (residual >= 0 && s0->in[residual].buf == out))
+    return;
+  int bias_buf = n_vecs ? bias_sum(L, s0, vecs, n_vecs, channels) : -1;
+  if (n_vecs && bias_buf < 0) return;
+  k->root_buf = out;
+  k->ep_bias_buf = bias_buf;
+  k->ep_residual_buf = residual >= 0 ? s0->in[residual].buf : -1;
   k->ep_lo = lo, k->ep_hi = hi;
   drop_peeled_stage(k, KILN_F32);
 }
@@ -1350,6 +1404,7 @@ static void compute_liveness(CpuProgram *p) {
     for (int i = 0; kn->kind != KERNEL_FUSED && i < kn->n_out; i++) touch(p, kn->out_buf[i], k);
     if (kn->root_buf >= 0) touch(p, kn->root_buf, k);
     if (kn->ep_bias_buf >= 0) touch(p, kn->ep_bias_buf, k);
+    if (kn->ep_residual_buf >= 0) touch(p, kn->ep_residual_buf, k);
     if (kn->im2col_buf >= 0) touch(p, kn->im2col_buf, k);
     for (int s = 0; s < kn->n_stages; s++) {
       const Stage *st = &kn->stages[s];

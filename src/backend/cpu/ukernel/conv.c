@@ -113,7 +113,7 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
   assert(tile_end <= kiln_f32_conv_tile_count(s, kernel));
   if (tile_begin >= tile_end)
     return;
-  const int need_ep = ep->bias || ep->min > -INFINITY || ep->max < INFINITY;
+  const int need_ep = ep->bias || ep->residual || ep->min > -INFINITY || ep->max < INFINITY;
 
   /* Input-channel blocks of balanced size: all taps' weights of a block fit L2_W_BYTES,
    * and a block is at most the zero buffer. */
@@ -128,12 +128,14 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
     const size_t hi = j == nt_last ? (tile_end - 1) % m_tiles + 1 : m_tiles;
     const size_t n0 = j * nr, ncur = min_size(nr, F - n0);
     const float *w_panel = packed_w + j * taps * C * nr;
-    const struct kiln_f32_epilogue tile_ep = {
-        .bias = ep->bias ? ep->bias + n0 : NULL, .min = ep->min, .max = ep->max};
+    struct kiln_f32_epilogue tile_ep = {
+        .bias = ep->bias ? ep->bias + n0 : NULL, .min = ep->min, .max = ep->max,
+        .residual_stride = ep->residual_stride};
     for (size_t c0 = 0; c0 < C; c0 += kc) {
       const size_t kcur = min_size(kc, C - c0);
       for (size_t i = lo; i < hi; i++) {
         const size_t p0 = i * mr;
+        tile_ep.residual = ep->residual ? ep->residual + p0 * ep->residual_stride + n0 : NULL;
         conv_tile(s, in, w_panel, out + p0 * F + n0, p0, min_size(mr, M - p0), ncur, c0,
                   kcur, c0 == 0, c0 + kcur == C, need_ep, &tile_ep, kernel);
       }

@@ -26,7 +26,7 @@ void kiln_f32_dwconv3x3(const struct kiln_f32_dwconv_shape *s, const float *in,
                         const float *w, float *out, const struct kiln_f32_epilogue *ep,
                         const struct kiln_ukernel *kernel, size_t row_begin, size_t row_end) {
   assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_dwconv3x3);
-  assert(s && in && w && out && ep && row_end <= s->out_h);
+  assert(s && in && w && out && ep && !ep->residual && row_end <= s->out_h);
   assert(s->stride_h >= 1 && s->stride_w >= 1 && s->dilation_h >= 1 && s->dilation_w >= 1);
   struct kiln_f32_dwconv_row row = {
       .in_width = s->in_w,
@@ -54,7 +54,7 @@ void kiln_f32_dwconv(const struct kiln_f32_dwconv2d_shape *s, const float *in,
                      const float *w, float *out, const struct kiln_f32_epilogue *ep,
                      const struct kiln_ukernel *kernel, size_t row_begin, size_t row_end) {
   assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_dwconv);
-  assert(s && in && w && out && ep && row_end <= s->out_h && s->channels >= 1);
+  assert(s && in && w && out && ep && !ep->residual && row_end <= s->out_h && s->channels >= 1);
   assert(s->stride_h >= 1 && s->stride_w >= 1 && s->dilation_h >= 1 && s->dilation_w >= 1);
   const size_t C = s->channels;
   const int need_ep = ep->bias || ep->min > -INFINITY || ep->max < INFINITY;

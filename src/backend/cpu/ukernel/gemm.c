@@ -79,7 +79,9 @@ static inline void run_tile(const struct gemm_call *g, size_t i, size_t j, size_
   const struct kiln_f32_epilogue *ep = &g->params->ep;
   const size_t m0 = i * g->mr, n0 = j * g->nr;
   const struct kiln_f32_epilogue tile_ep = {
-      .bias = ep->bias ? ep->bias + n0 : NULL, .min = ep->min, .max = ep->max};
+      .bias = ep->bias ? ep->bias + n0 : NULL, .min = ep->min, .max = ep->max,
+      .residual = ep->residual ? ep->residual + m0 * ep->residual_stride + n0 : NULL,
+      .residual_stride = ep->residual_stride};
   g->ukernel(min_size(g->mr, g->M - m0), min_size(g->nr, g->N - n0), kcur, a, lda,
              g->packed_b + (j * g->K + k0) * g->nr, g->C + m0 * g->ldc + n0, g->ldc, &tile_ep,
              flags);
@@ -181,7 +183,7 @@ void kiln_f32_gemm(size_t M, size_t N, size_t K, const float *A, size_t lda,
       .M = M, .N = N, .K = K, .lda = lda, .ldc = ldc, .mr = mr, .nr = nr,
       .m_tiles = m_tiles, .tile_begin = tile_begin, .tile_end = tile_end, .A = A,
       .packed_b = packed_b, .C = C, .params = params, .ukernel = kernel->fn.f32_gemm,
-      .need_ep = ep->bias || ep->min > -INFINITY || ep->max < INFINITY};
+      .need_ep = ep->bias || ep->residual || ep->min > -INFINITY || ep->max < INFINITY};
   /* Chosen by the shape, not the tile range: the two ways block K differently, and a
    * range split over threads must give the bits of one call. */
   if (rows_per_set(min_size(mr, M), lda) > ROWS_PER_SET_MAX &&

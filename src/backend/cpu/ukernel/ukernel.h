@@ -48,11 +48,17 @@ const char *kiln_isa_name(enum kiln_isa isa);
 
 /* ---- epilogue (all kernels) ---- */
 
-/* Applied to each output tile in registers, before it is stored: out = clamp(acc + bias).
- * This is how conv + bias + relu6 fuse. No clamp: min = -INFINITY, max = +INFINITY. */
+/* Applied to each output tile in registers, before it is stored:
+ * out = clamp(acc + bias + residual). This is how conv + bias + relu6 fuse, and a ResNet
+ * block's last conv with its skip connection. No clamp: min = -INFINITY, max = +INFINITY.
+ * residual (GEMM and conv kernels only; the drivers take it for the whole output and
+ * hand each tile its part): element (i, j) of the output at residual[i * residual_stride
+ * + j]; NULL: none. */
 struct kiln_f32_epilogue {
   const float *bias; /* per output column (GEMM) / channel (depthwise); NULL: none */
   float min, max;
+  const float *residual;
+  size_t residual_stride;
 };
 
 /* ---- f32-gemm/: microkernels ---- */

@@ -80,6 +80,16 @@ void kiln_f32_gemm_ukernel__avx2_6x16(size_t mr, size_t nr, size_t kc,
       ROWS(BIAS_ROW)
 #undef BIAS_ROW
     }
+    if (ep->residual) {
+#define RESIDUAL_ROW(i)                                                                   \
+  {                                                                                       \
+    const float *ri = ep->residual + ((i) < mr ? (i) : mr - 1) * ep->residual_stride;     \
+    vacc##i##0 = _mm256_add_ps(vacc##i##0, _mm256_maskload_ps(ri, vmask0));            \
+    vacc##i##1 = _mm256_add_ps(vacc##i##1, _mm256_maskload_ps(ri + 8, vmask1));       \
+  }
+      ROWS(RESIDUAL_ROW)
+#undef RESIDUAL_ROW
+    }
     const __m256 vmin = _mm256_set1_ps(ep->min), vmax = _mm256_set1_ps(ep->max);
 #define CLAMP_ROW(i)                                                                      \
   vacc##i##0 = _mm256_min_ps(_mm256_max_ps(vacc##i##0, vmin), vmax);                      \

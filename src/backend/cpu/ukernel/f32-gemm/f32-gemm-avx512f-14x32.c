@@ -86,6 +86,16 @@ void kiln_f32_gemm_ukernel__avx512f_14x32(size_t mr, size_t nr, size_t kc,
       ROWS(BIAS_ROW)
 #undef BIAS_ROW
     }
+    if (ep->residual) {
+#define RESIDUAL_ROW(i)                                                                   \
+  {                                                                                       \
+    const float *ri = ep->residual + ((i) < mr ? (i) : mr - 1) * ep->residual_stride;     \
+    vacc##i##0 = _mm512_add_ps(vacc##i##0, _mm512_maskz_loadu_ps(vmask0, ri));            \
+    vacc##i##1 = _mm512_add_ps(vacc##i##1, _mm512_maskz_loadu_ps(vmask1, ri + 16));       \
+  }
+      ROWS(RESIDUAL_ROW)
+#undef RESIDUAL_ROW
+    }
     const __m512 vmin = _mm512_set1_ps(ep->min), vmax = _mm512_set1_ps(ep->max);
 #define CLAMP_ROW(i)                                                                      \
   vacc##i##0 = _mm512_min_ps(_mm512_max_ps(vacc##i##0, vmin), vmax);                      \

@@ -41,6 +41,7 @@ void kiln_f32_gemm_ukernel__portable_4x8(size_t mr, size_t nr, size_t kc,
     for (size_t i = 0; i < MR; i++)
       for (size_t j = 0; j < NR; j++) {
         float v = acc[i][j] + (ep->bias && j < nr ? ep->bias[j] : 0.0f);
+        if (ep->residual && i < mr && j < nr) v += ep->residual[i * ep->residual_stride + j];
         v = v > ep->min ? v : ep->min; /* _mm*_max_ps(v, min) semantics */
         v = v < ep->max ? v : ep->max;
         acc[i][j] = v;
