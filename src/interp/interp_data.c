@@ -25,6 +25,10 @@ static inline void copy_elem(char *dst, const char *src, size_t es) {
 
 /* One row of gather_strided: n elements of size es, source stride s (elements). */
 static void gather_row(char *dst, const char *src, size_t es, int64_t n, int64_t s) {
+  if (s == 1) { /* a contiguous run (a pixel's channels in a strided NHWC slice) */
+    memcpy(dst, src, (size_t)n * es);
+    return;
+  }
   switch (es) {
   case 4:
     for (int64_t j = 0; j < n; j++) memcpy(dst + 4 * j, src + 4 * j * s, 4);
