@@ -59,7 +59,8 @@ typedef enum {
 
 typedef enum {
   ROOT_NONE, ROOT_REF, ROOT_GEMM, ROOT_DWCONV3X3, ROOT_DWCONV, ROOT_CONV, ROOT_POOL,
-  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3, ROOT_Q8CONV, ROOT_RESIZE8, ROOT_Q8GSUM
+  ROOT_RESIZE, ROOT_Q8GEMM, ROOT_Q8DWCONV3X3, ROOT_Q8CONV, ROOT_RESIZE8, ROOT_Q8GSUM,
+  ROOT_WINOGRAD
 } RootKind;
 
 /* One operand of an epilogue stage: an earlier epilogue value (same linear index) or a
@@ -136,7 +137,11 @@ typedef struct Kernel {
   const int32_t *q8_hb, *q8_wb;
   const void *const *q8_band_w;
   int im2col_buf;             /* scratch in the arena, or -1: ROOT_Q8CONV M x K bytes (rows
-                               * gathered per chunk); ROOT_RESIZE8 two int32 rows per chunk */
+                               * gathered per chunk); ROOT_RESIZE8 two int32 rows per chunk;
+                               * ROOT_WINOGRAD one kiln_f32_winograd scratch per thread */
+  /* ROOT_WINOGRAD: the f32 conv (conv above) as F(4x4, 3x3) Winograd on the GEMM
+   * microkernel uk; packed_b holds the transformed weights. Units are tile rows (4 output
+   * rows), chunks are units_per_chunk tile rows x cols_per_chunk column panels. */
   /* ROOT_Q8GSUM: a depthwise conv of ones over the whole image (quantize_convs.c's global
    * average pool): per image and channel the int32 sum of the 8-bit input minus
    * zp * in_h * in_w, requantized by rq; dw2 holds the shape, units are 64-channel blocks. */
@@ -167,6 +172,7 @@ typedef struct CpuProgram {
    * trace[(kernel * threads + slot) * 2 + {0, 1}]; 0 = the slot ran nothing. */
   int64_t *trace;
   _Atomic(unsigned long) *trace_slots; /* pthread ids owning each slot */
+  _Atomic(int) *scratch_busy; /* per thread-sized scratch slot: 1 while a chunk holds it */
 } CpuProgram;
 
 /* ---- exec.c ------------------------------------------------------------ */

@@ -100,7 +100,7 @@ static void kernel_desc(const Kernel *k, char *buf, size_t n) {
     [ROOT_DWCONV3X3] = "dwconv3x3", [ROOT_DWCONV] = "dwconv", [ROOT_CONV] = "conv",
     [ROOT_POOL] = "pool", [ROOT_RESIZE] = "resize", [ROOT_Q8GEMM] = "q8gemm",
     [ROOT_Q8DWCONV3X3] = "q8dwconv3x3", [ROOT_Q8CONV] = "q8conv", [ROOT_Q8GSUM] = "q8gsum",
-    [ROOT_RESIZE8] = "resize8"};
+    [ROOT_RESIZE8] = "resize8", [ROOT_WINOGRAD] = "winograd"};
   if (k->kind == KERNEL_COPY) snprintf(buf, n, "copy");
   else if (k->kind == KERNEL_PERMUTE) snprintf(buf, n, "transpose");
   else if (k->kind == KERNEL_REF) snprintf(buf, n, "ref %s", op_kind_name(k->op->kind));

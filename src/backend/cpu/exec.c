@@ -33,8 +33,10 @@ KilnStatus cpu_program_start(CpuProgram *p, Diag *d) {
     return diag_error(d, KILN_ERR_NOMEM, "out of memory for a %lld-byte activation arena",
                       (long long)p->arena_bytes);
   p->trace_slots = arena_alloc(&p->mem, sizeof *p->trace_slots * p->threads);
-  if (!p->trace_slots) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
-  for (size_t s = 0; s < p->threads; s++) atomic_init(&p->trace_slots[s], 0);
+  p->scratch_busy = arena_alloc(&p->mem, sizeof *p->scratch_busy * p->threads);
+  if (!p->trace_slots || !p->scratch_busy) return diag_error(d, KILN_ERR_NOMEM, "out of memory");
+  for (size_t s = 0; s < p->threads; s++)
+    atomic_init(&p->trace_slots[s], 0), atomic_init(&p->scratch_busy[s], 0);
   if (p->threads > 1 && !(p->pool = pthreadpool_create(p->threads)))
     return diag_error(d, KILN_ERR_NOMEM, "cannot start %zu threads", p->threads);
   return KILN_OK;
@@ -428,6 +430,42 @@ static void conv_column_chunk(void *ctx, size_t c) {
   if (t0) trace_chunk(x, t0);
 }
 
+/* A per-thread scratch slot no other chunk holds: at most p->threads chunks run at once
+ * (the pool's workers and the caller), so one is always free. */
+static size_t claim_scratch(CpuProgram *p) {
+  for (;;)
+    for (size_t s = 0; s < p->threads; s++) {
+      int free_slot = 0;
+      if (atomic_compare_exchange_strong(&p->scratch_busy[s], &free_slot, 1)) return s;
+    }
+}
+
+/* Tile rows x a group of column panels of a Winograd conv, of one image; then the
+ * epilogue on those output rows (and panels). */
+static void winograd_chunk(void *ctx, size_t c) {
+  const ChunkCtx *x = ctx;
+  const Kernel *k = x->k;
+  int64_t t0 = x->p->trace ? now_ns() : 0;
+  const struct kiln_f32_conv_shape *s = &k->conv;
+  size_t F = s->out_c, panels = (F + k->uk->nr - 1) / k->uk->nr, j0, j1;
+  size_t groups = (panels + (size_t)k->cols_per_chunk - 1) / (size_t)k->cols_per_chunk;
+  size_t image = c / groups / (size_t)k->chunks_per_image;
+  size_t r0 = c / groups % (size_t)k->chunks_per_image * (size_t)k->units_per_chunk;
+  size_t r1 = r0 + (size_t)k->units_per_chunk, oh1 = 4 * r1 < s->out_h ? 4 * r1 : s->out_h;
+  chunk_panels(k, c % groups, F, &j0, &j1);
+  int64_t at = (int64_t)image * k->out_image;
+  struct kiln_f32_epilogue ep = root_epilogue(x, true, at, F);
+  size_t slot = claim_scratch(x->p), floats = kiln_f32_winograd_scratch_floats(s, k->uk);
+  kiln_f32_winograd(s, (const float *)x->bufs[k->in_buf[0]] + image * k->in_image, k->packed_b,
+                    (float *)x->bufs[k->root_buf] + at, &ep, k->uk, r0, r1, j0, j1,
+                    (float *)x->bufs[k->im2col_buf] + slot * floats);
+  atomic_store(&x->p->scratch_busy[slot], 0);
+  int64_t first = at + (int64_t)(4 * r0 * s->out_w * F), pixels = (int64_t)((oh1 - 4 * r0) * s->out_w);
+  if (groups > 1) epilogue_panels(x, first, pixels, F, j0, j1);
+  else if (k->n_stages) epilogue_run(k, x->bufs, first, first + pixels * (int64_t)F);
+  if (t0) trace_chunk(x, t0);
+}
+
 static void image_chunk(void *ctx, size_t c) {
   const ChunkCtx *x = ctx;
   const Kernel *k = x->k;
@@ -534,6 +572,7 @@ static KilnStatus run_fused(CpuProgram *p, const Kernel *k, Diag *d) {
     }
     parallel(p, image_chunk, &ctx, k->n_chunks);
     return KILN_OK;
+  case ROOT_WINOGRAD: parallel(p, winograd_chunk, &ctx, k->n_chunks); return KILN_OK;
   case ROOT_DWCONV: case ROOT_POOL: case ROOT_RESIZE: case ROOT_RESIZE8:
     parallel(p, image_chunk, &ctx, k->n_chunks);
     return KILN_OK;

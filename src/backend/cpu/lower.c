@@ -10,6 +10,7 @@
  * elementwise generics" (lower_fused below says exactly what qualifies); anything else
  * lowers op by op onto the reference executors, which is always correct. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/cpu/backend.h"
@@ -489,6 +490,63 @@ static void image_sizes(Kernel *k, const Op *op) {
   k->out_image = y->dims[1] * y->dims[2] * y->dims[3];
 }
 
+/* Packed weights for uk: a .kiln file's (take_packed), else packed here by pack(s, w, buf,
+ * uk) into the program's memory; NULL when out of memory. */
+static const float *conv_weights(Lower *L, const struct kiln_ukernel *uk, size_t floats,
+                                 void (*pack)(const struct kiln_f32_conv_shape *, const float *,
+                                              float *, const struct kiln_ukernel *),
+                                 const struct kiln_f32_conv_shape *s, const float *w) {
+  const float *packed = take_packed(L, uk, floats);
+  if (packed) return packed;
+  float *buf = arena_alloc(&L->p->mem, floats * sizeof(float));
+  if (buf) pack(s, w, buf, uk);
+  return buf;
+}
+
+enum { WINOGRAD_MIN_TILES = 32, WINOGRAD_MIN_CHANNELS = 16 };
+
+/* Whether a 3x3 stride-1 conv runs as F(4x4, 3x3) Winograd: at least 32 output tiles of
+ * 4x4 per image (fewer would reuse the 4x larger transformed weights over too few GEMM
+ * rows: ResNet's 14x14 and 7x7 maps stay direct) and 16 channels in and out (else the
+ * transforms cost more than the multiplies they save). KILN_WINOGRAD=0 turns it off. */
+static bool use_winograd(const struct kiln_f32_conv_shape *s) {
+  const char *env = getenv("KILN_WINOGRAD");
+  if ((env && !strcmp(env, "0")) || !kiln_f32_winograd_supports(s)) return false;
+  size_t tiles = kiln_f32_winograd_tiles(s->out_h) * kiln_f32_winograd_tiles(s->out_w);
+  return tiles >= WINOGRAD_MIN_TILES && s->in_c >= WINOGRAD_MIN_CHANNELS &&
+         s->out_c >= WINOGRAD_MIN_CHANNELS;
+}
+
+/* Winograd chunks: groups of tile rows with at least mr tiles each (full GEMM tiles) when
+ * that makes 4 chunks per thread; else (fewer tiles: 28x28 maps) each chunk takes all
+ * tile rows and one of `threads` groups of column panels, which transforms the inputs
+ * again (~2% of the GEMM work) but reuses each transformed weight over all tiles.
+ * Measured on Zen 5, 2 threads: 56x56x64 0.25 ms by rows; 28x28x128 0.29 ms by panel
+ * groups, 0.33 by rows. Scratch: one per thread. */
+static bool lower_winograd(Lower *L, Kernel *k, int64_t images, const float *w) {
+  const struct kiln_f32_conv_shape *s = &k->conv;
+  const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_gemm);
+  size_t n = kiln_f32_winograd_packed_w_size(s, uk);
+  const float *packed = conv_weights(L, uk, n, kiln_f32_winograd_pack_w, s, w);
+  if (!packed) return false;
+  k->root = ROOT_WINOGRAD, k->uk = uk, k->packed_b = packed, k->packed_floats = n;
+  int64_t tw = (int64_t)kiln_f32_winograd_tiles(s->out_w), threads = (int64_t)L->p->threads;
+  int64_t panels = ((int64_t)s->out_c + (int64_t)uk->nr - 1) / (int64_t)uk->nr, groups = 1;
+  k->images = images;
+  k->units = (int64_t)kiln_f32_winograd_tiles(s->out_h);
+  k->units_per_chunk = min_i64(k->units, ((int64_t)uk->mr + tw - 1) / tw);
+  if (images * ((k->units + k->units_per_chunk - 1) / k->units_per_chunk) < 4 * threads) {
+    k->units_per_chunk = k->units;
+    groups = min_i64(panels, max_i64(1, threads / images));
+  }
+  k->chunks_per_image = (k->units + k->units_per_chunk - 1) / k->units_per_chunk;
+  k->cols_per_chunk = (panels + groups - 1) / groups;
+  k->n_chunks = images * k->chunks_per_image * ((panels + k->cols_per_chunk - 1) / k->cols_per_chunk);
+  int64_t scratch = (int64_t)kiln_f32_winograd_scratch_floats(s, uk) * 4;
+  k->im2col_buf = add_buf(L, BUF_ARENA, -1, scratch * threads);
+  return k->im2col_buf >= 0;
+}
+
 static bool try_conv(Lower *L, Kernel *k, const Op *op) {
   const OpAttrs *a = &op->attrs;
   if (op->kind != KILN_OP_CONV2D || a->layout != LAYOUT_NHWC || a->groups != 1 || !f32_nhwc(op))
@@ -502,17 +560,13 @@ static bool try_conv(Lower *L, Kernel *k, const Op *op) {
       (size_t)y->dims[2], (size_t)y->dims[3], (size_t)a->kernel[0], (size_t)a->kernel[1],
       (size_t)a->strides[0], (size_t)a->strides[1], (size_t)a->dilations[0],
       (size_t)a->dilations[1], (size_t)a->pads[0], (size_t)a->pads[1]};
+  image_sizes(k, op);
+  if (use_winograd(s)) return lower_winograd(L, k, x->dims[0], wdata);
   const struct kiln_ukernel *uk = kiln_ukernel_select(KILN_UKERNEL_OP_f32_conv);
   size_t n = kiln_f32_conv_packed_w_size(s, uk);
-  const float *packed = take_packed(L, uk, n);
-  if (!packed) {
-    float *buf = arena_alloc(&L->p->mem, n * sizeof(float));
-    if (!buf) return false;
-    kiln_f32_conv_pack_w(s, wdata, buf, uk);
-    packed = buf;
-  }
+  const float *packed = conv_weights(L, uk, n, kiln_f32_conv_pack_w, s, wdata);
+  if (!packed) return false;
   k->root = ROOT_CONV, k->uk = uk, k->packed_b = packed, k->packed_floats = n;
-  image_sizes(k, op);
   int64_t pixel_tiles = (int64_t)((s->out_h * s->out_w + uk->mr - 1) / uk->mr);
   chunk_images(L, k, x->dims[0], pixel_tiles, 4);
   /* Few pixel tiles (ResNet's 14x14 and 7x7 maps: 14 and 4 tiles of 14 pixels), under 8
@@ -809,7 +863,8 @@ static int bias_sum(Lower *L, const Stage *s, const int *vecs, int n, int64_t ch
  * the tensor (a ResNet block's skip connection; GEMM and conv kernels) as the residual.
  * Later stages read its value from the root's buffer. */
 static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
-  bool conv_like = k->root == ROOT_DWCONV3X3 || k->root == ROOT_DWCONV || k->root == ROOT_CONV;
+  bool conv_like = k->root == ROOT_DWCONV3X3 || k->root == ROOT_DWCONV || k->root == ROOT_CONV ||
+                   k->root == ROOT_WINOGRAD;
   if ((k->root != ROOT_GEMM && !conv_like) || !k->n_stages) return;
   Stage *s0 = &k->stages[0];
   int root_arg = root_operand(F, s0), terms[SUM_TERMS_MAX], n_terms = 0;
@@ -820,7 +875,7 @@ static void peel_bias_clamp(Lower *L, Kernel *k, const Fusion *F) {
     if (root_operand(F, &k->stages[s]) != -1) return;
   if (!match_sum_clamp(&s0->op->attrs.body, root_arg, terms, &n_terms, &lo, &hi)) return;
   int64_t channels = k->root == ROOT_GEMM ? k->N : k->op->out[0]->type.dims[3];
-  bool may_residual = k->root == ROOT_GEMM || k->root == ROOT_CONV;
+  bool may_residual = k->root == ROOT_GEMM || k->root == ROOT_CONV || k->root == ROOT_WINOGRAD;
   for (int t = 0; t < n_terms; t++) {
     const StageOperand *so = &s0->in[terms[t]];
     if (is_channel_vector(s0, so, channels, KILN_F32)) vecs[n_vecs++] = terms[t];

@@ -376,6 +376,34 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
                    const float *packed_w, float *out, const struct kiln_f32_epilogue *ep,
                    const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end);
 
+/* ---- winograd.c: F(4x4, 3x3) Winograd convolution ---- */
+
+/* Whether the Winograd kernel computes shape s: 3x3, stride 1, dilation 1, at most
+ * KILN_F32_ZERO_FLOATS input channels. It takes the conv's shape and its weights hwcf as
+ * kiln_f32_conv does, and runs 36 GEMMs per block of 4x4 output tiles on `gemm`, an
+ * f32_gemm variant: 4x fewer multiplies than the direct conv, at ~4x its rounding error
+ * (winograd.c says how much). */
+int kiln_f32_winograd_supports(const struct kiln_f32_conv_shape *s);
+/* Floats of the transformed weights: 36 matrices [C][F] packed as GEMM B for `gemm`. */
+size_t kiln_f32_winograd_packed_w_size(const struct kiln_f32_conv_shape *s,
+                                       const struct kiln_ukernel *gemm);
+/* Transforms and packs w_hwcf[3][3][C][F] (at compile time). */
+void kiln_f32_winograd_pack_w(const struct kiln_f32_conv_shape *s, const float *w_hwcf,
+                              float *packed, const struct kiln_ukernel *gemm);
+/* 4x4 tiles along an output dim of `out` pixels: ceil(out / 4). */
+size_t kiln_f32_winograd_tiles(size_t out);
+/* Floats of scratch one call needs (transformed inputs and GEMM results of a block). */
+size_t kiln_f32_winograd_scratch_floats(const struct kiln_f32_conv_shape *s,
+                                        const struct kiln_ukernel *gemm);
+/* Tile rows [row_begin, row_end) (4 output rows each) x output-channel panels
+ * [panel_begin, panel_end) (gemm->nr channels each) of one image, in and out as
+ * kiln_f32_conv (out = clamp(conv + bias + residual)). Bits do not depend on how calls
+ * split the rows and panels. */
+void kiln_f32_winograd(const struct kiln_f32_conv_shape *s, const float *in,
+                       const float *packed_w, float *out, const struct kiln_f32_epilogue *ep,
+                       const struct kiln_ukernel *gemm, size_t row_begin, size_t row_end,
+                       size_t panel_begin, size_t panel_end, float *scratch);
+
 /* ---- pool.c: NHWC pooling ---- */
 
 /* dilation 1. pad_bottom/pad_right matter only for average with count_include_pad. */
