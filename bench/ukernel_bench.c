@@ -284,7 +284,8 @@ static void op_exec(struct op_run *r) {
         .in_h = oc->h, .in_w = oc->w, .in_c = oc->c, .out_h = r->out_h, .out_w = r->out_w,
         .out_c = oc->f, .kh = oc->kh, .kw = oc->kw, .stride_h = oc->s, .stride_w = oc->s,
         .dilation_h = oc->d, .dilation_w = oc->d, .pad_top = oc->pad, .pad_left = oc->pad};
-    kiln_f32_conv(&s, r->in, r->packed, r->out, &ep, r->k, 0, kiln_f32_conv_tile_count(&s, r->k));
+    kiln_f32_conv(&s, r->in, r->packed, r->out, &ep, r->k, 0, kiln_f32_conv_pixel_tiles(&s, r->k), 0,
+                  (s.out_c + r->k->nr - 1) / r->k->nr);
   } else if (oc->op == OP_DWCONV) {
     const struct kiln_f32_dwconv2d_shape s = {
         .in_h = oc->h, .in_w = oc->w, .channels = oc->c, .out_h = r->out_h, .out_w = r->out_w,

@@ -11,8 +11,8 @@
  * channel block), a pad larger than the kernel (tiles with no tap at all: output =
  * epilogue(0)), and C = 700 (more than one input-channel block for every tile width).
  * Epilogue modes (bias, clamp, residual at its own stride) cycle over the cases and all 8
- * run on one shape; the tile
- * range is split in three (threads will split it so: results must be bit-identical to
+ * run on one shape; the pixel
+ * tiles are split in three and the panels in two (threads will split it so: results must be bit-identical to
  * one call); a sentinel after the output catches overruns.
  *
  * Oracles: portable against a double reference; every other variant against portable.
@@ -76,9 +76,11 @@ static float *run(const struct kiln_ukernel *k, const struct kiln_f32_conv_shape
   float *out = malloc(sizeof(float) * (n + TAIL));
   for (size_t i = 0; i < n + TAIL; i++)
     out[i] = SENTINEL;
-  const size_t tiles = kiln_f32_conv_tile_count(s, k);
-  for (int p = 0; p < parts; p++)
-    kiln_f32_conv(s, in, packed, out, ep, k, tiles * p / parts, tiles * (p + 1) / parts);
+  const size_t tiles = kiln_f32_conv_pixel_tiles(s, k), panels = (s->out_c + k->nr - 1) / k->nr;
+  for (int p = 0; p < parts; p++) /* pixel tiles split in `parts`, panels in two */
+    for (size_t q = 0; q < (parts > 1 ? 2u : 1u); q++)
+      kiln_f32_conv(s, in, packed, out, ep, k, tiles * p / parts, tiles * (p + 1) / parts,
+                    parts > 1 ? panels * q / 2 : 0, parts > 1 ? panels * (q + 1) / 2 : panels);
   free(packed);
   return out;
 }

@@ -424,7 +424,7 @@ static void conv_column_chunk(void *ctx, size_t c) {
     struct kiln_f32_epilogue ep = root_epilogue(x, true, image * k->out_image, F);
     kiln_f32_conv(&k->conv, (const float *)x->bufs[k->in_buf[0]] + image * k->in_image,
                   k->packed_b, (float *)x->bufs[k->root_buf] + image * k->out_image, &ep, k->uk,
-                  j0 * (size_t)k->units, j1 * (size_t)k->units);
+                  0, (size_t)k->units, j0, j1);
     epilogue_panels(x, image * k->out_image, (int64_t)pixels, F, j0, j1);
   }
   if (t0) trace_chunk(x, t0);
@@ -481,9 +481,7 @@ static void image_chunk(void *ctx, size_t c) {
     struct kiln_f32_epilogue ep = root_epilogue(x, true, image * k->out_image, k->conv.out_c);
     size_t panels = (k->conv.out_c + k->uk->nr - 1) / k->uk->nr, mr = k->uk->mr;
     size_t pixels = k->conv.out_h * k->conv.out_w;
-    for (size_t j = 0; j < panels; j++)
-      kiln_f32_conv(&k->conv, in, k->packed_b, out, &ep, k->uk, j * (size_t)k->units + u0,
-                    j * (size_t)k->units + u1);
+    kiln_f32_conv(&k->conv, in, k->packed_b, out, &ep, k->uk, u0, u1, 0, panels);
     e0 = (int64_t)(u0 * mr * k->conv.out_c);
     e1 = (int64_t)((u1 * mr < pixels ? u1 * mr : pixels) * k->conv.out_c);
     break;

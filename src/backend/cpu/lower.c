@@ -385,12 +385,13 @@ static KilnStatus lower_op(Lower *L, const Op *op) {
 static int64_t max_i64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* When k's chunks (already set) are too few to feed the threads, and its N output
- * columns span several microkernel panels: chunks of panels instead (about `per_thread`
- * chunks per thread), over all rows (exec.c chunk_panels). */
-static void chunk_by_panels(Lower *L, Kernel *k, int64_t N, int per_thread) {
+/* When k's chunks (already set) are too few to feed the threads (or `force`), and its N
+ * output columns span several microkernel panels: chunks of panels instead (about
+ * `per_thread` chunks per thread), over all rows (exec.c chunk_panels). */
+static void chunk_by_panels(Lower *L, Kernel *k, int64_t N, int per_thread, bool force) {
   int64_t panels = (N + (int64_t)k->uk->nr - 1) / (int64_t)k->uk->nr;
-  if (L->p->threads < 2 || k->n_chunks >= 2 * (int64_t)L->p->threads || panels < 2) return;
+  if (L->p->threads < 2 || (!force && k->n_chunks >= 2 * (int64_t)L->p->threads) || panels < 2)
+    return;
   k->cols_per_chunk = max_i64(1, panels / (int64_t)(per_thread * L->p->threads));
   k->n_chunks = (panels + k->cols_per_chunk - 1) / k->cols_per_chunk;
 }
@@ -428,7 +429,7 @@ static bool try_gemm(Lower *L, Kernel *k, const Op *op) {
   k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;
   /* Few rows (the classifier's 1 x 1280 x 1000, the last 7x7 layers): row chunks cannot
    * feed the threads, so chunks are groups of column panels over all rows instead. */
-  chunk_by_panels(L, k, N, 4);
+  chunk_by_panels(L, k, N, 4, false);
   return true;
 }
 
@@ -574,8 +575,7 @@ static bool try_conv(Lower *L, Kernel *k, const Op *op) {
    * balance badly (or leave a thread idle), so chunks are groups of output-channel
    * panels over all pixels instead. Measured on Zen 5, 2 threads: 14x14x256 0.61 -> 0.52
    * ms; 28x28x128 (56 tiles) is slower split by panels. */
-  if (x->dims[0] * pixel_tiles < 8 * (int64_t)L->p->threads) k->n_chunks = 1;
-  chunk_by_panels(L, k, (int64_t)s->out_c, 2);
+  chunk_by_panels(L, k, (int64_t)s->out_c, 2, x->dims[0] * pixel_tiles < 8 * (int64_t)L->p->threads);
   return true;
 }
 
@@ -1145,7 +1145,7 @@ static KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   k->chunk_elems = k->rows_per_chunk * N;
   k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;
   /* Few rows (a classifier's GEMV, the 7x7 layers): column-panel chunks, as try_gemm. */
-  if (k->root == ROOT_Q8GEMM) chunk_by_panels(L, k, N, 4);
+  if (k->root == ROOT_Q8GEMM) chunk_by_panels(L, k, N, 4, false);
   return KILN_OK;
 }
 

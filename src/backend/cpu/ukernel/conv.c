@@ -10,6 +10,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <string.h>
 
 const float kiln_f32_zero[KILN_F32_ZERO_FLOATS];
 
@@ -17,6 +18,8 @@ enum {
   L2_W_BYTES = 192 * 1024, /* weights of one (panel, channel block) over all taps */
   TAPS_MAX = 64,           /* taps per microkernel call; more are split over calls */
   MR_MAX = 16,             /* largest conv mr in kernels.def */
+  IM2COL_C_MAX = 8,        /* input channels up to which a tile gathers its im2col rows */
+  IM2COL_K_MAX = 256,      /*   when kh*kw*C is at most this (gather_rows) */
 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -36,11 +39,10 @@ void kiln_f32_conv_pack_w(const struct kiln_f32_conv_shape *s, const float *w_hw
                        packed);
 }
 
-size_t kiln_f32_conv_tile_count(const struct kiln_f32_conv_shape *s,
-                                const struct kiln_ukernel *kernel) {
+size_t kiln_f32_conv_pixel_tiles(const struct kiln_f32_conv_shape *s,
+                                 const struct kiln_ukernel *kernel) {
   assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_conv);
-  const size_t M = s->out_h * s->out_w;
-  return (M + kernel->mr - 1) / kernel->mr * ((s->out_c + kernel->nr - 1) / kernel->nr);
+  return (s->out_h * s->out_w + kernel->mr - 1) / kernel->mr;
 }
 
 /* One tile (pixels [p0, p0+mcur), the panel at w_panel) over input channels
@@ -102,17 +104,55 @@ static void conv_tile(const struct kiln_f32_conv_shape *s, const float *in,
   kernel->fn.f32_conv(mcur, ncur, kc_tap, n, a, w, c, s->out_c, ep, flags);
 }
 
+/* n floats from src to dst in fixed-size pieces (they compile to moves; the runs are
+ * short: a memcpy call costs more than the copy). */
+static inline void copy_floats(float *restrict dst, const float *restrict src, size_t n) {
+  for (; n >= 8; n -= 8, dst += 8, src += 8) memcpy(dst, src, 8 * sizeof(float));
+  if (n >= 4) memcpy(dst, src, 4 * sizeof(float)), n -= 4, dst += 4, src += 4;
+  for (; n; n--) *dst++ = *src++;
+}
+
+/* Small C (a stem conv: 7x7 taps of C = 3): rows [p0, p0+mcur) of the im2col matrix
+ * (K = kh*kw*C per row, in the packed weights' (kh, kw, c) order, zeros in the padding)
+ * into buf, for one call of the GEMM microkernel per panel over all of K. Per-tap
+ * pointers would make 49 calls of 3 channels each, the pointers costing as much as the
+ * FMAs. */
+static void gather_rows(const struct kiln_f32_conv_shape *s, const float *in, size_t p0,
+                        size_t mcur, float *buf) {
+  const size_t C = s->in_c, row_k = s->kw * C, K = s->kh * row_k;
+  size_t oh = p0 / s->out_w, ow = p0 % s->out_w;
+  for (size_t r = 0; r < mcur; r++, ow = ow + 1 == s->out_w ? 0 : ow + 1, oh += ow == 0) {
+    const ptrdiff_t iw0 = (ptrdiff_t)(ow * s->stride_w) - (ptrdiff_t)s->pad_left;
+    const int inside_w = s->dilation_w == 1 && iw0 >= 0 && iw0 + (ptrdiff_t)s->kw <= (ptrdiff_t)s->in_w;
+    for (size_t kh = 0; kh < s->kh; kh++) {
+      const ptrdiff_t ih = (ptrdiff_t)(oh * s->stride_h + kh * s->dilation_h) - (ptrdiff_t)s->pad_top;
+      float *dst = buf + r * K + kh * row_k;
+      const float *src = in + (size_t)ih * s->in_w * C;
+      if (ih < 0 || ih >= (ptrdiff_t)s->in_h) {
+        memset(dst, 0, row_k * sizeof(float));
+      } else if (inside_w) { /* the kernel row is contiguous in the input */
+        copy_floats(dst, src + (size_t)iw0 * C, row_k);
+      } else {
+        for (size_t kw = 0; kw < s->kw; kw++) {
+          const ptrdiff_t iw = iw0 + (ptrdiff_t)(kw * s->dilation_w);
+          if (iw >= 0 && iw < (ptrdiff_t)s->in_w) copy_floats(dst + kw * C, src + (size_t)iw * C, C);
+          else memset(dst + kw * C, 0, C * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
 void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
                    const float *packed_w, float *out, const struct kiln_f32_epilogue *ep,
-                   const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end) {
+                   const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end,
+                   size_t panel_begin, size_t panel_end) {
   assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_conv && kernel->mr <= MR_MAX);
   assert(s && in && packed_w && out && ep && s->in_c >= 1);
   assert(s->stride_h >= 1 && s->stride_w >= 1 && s->dilation_h >= 1 && s->dilation_w >= 1);
   const size_t mr = kernel->mr, nr = kernel->nr, C = s->in_c, F = s->out_c;
-  const size_t M = s->out_h * s->out_w, m_tiles = (M + mr - 1) / mr;
-  assert(tile_end <= kiln_f32_conv_tile_count(s, kernel));
-  if (tile_begin >= tile_end)
-    return;
+  const size_t M = s->out_h * s->out_w;
+  assert(tile_end <= kiln_f32_conv_pixel_tiles(s, kernel) && panel_end <= (F + nr - 1) / nr);
   const int need_ep = ep->bias || ep->residual || ep->min > -INFINITY || ep->max < INFINITY;
 
   /* Input-channel blocks of balanced size: all taps' weights of a block fit L2_W_BYTES,
@@ -121,24 +161,39 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
   const size_t kc_max = min_size(KILN_F32_ZERO_FLOATS,
                                  max_size(16, L2_W_BYTES / (taps * nr * sizeof(float))));
   const size_t c_blocks = (C + kc_max - 1) / kc_max, kc = (C + c_blocks - 1) / c_blocks;
+  const struct kiln_ukernel *gemm = kiln_ukernel_select_isa(KILN_UKERNEL_OP_f32_gemm, kernel->isa);
+  const int im2col = C <= IM2COL_C_MAX && taps * C <= IM2COL_K_MAX && c_blocks == 1 && gemm &&
+                     gemm->mr == mr && gemm->nr == nr;
 
-  const size_t nt_first = tile_begin / m_tiles, nt_last = (tile_end - 1) / m_tiles;
-  for (size_t j = nt_first; j <= nt_last; j++) {
-    const size_t lo = j == nt_first ? tile_begin % m_tiles : 0;
-    const size_t hi = j == nt_last ? (tile_end - 1) % m_tiles + 1 : m_tiles;
-    const size_t n0 = j * nr, ncur = min_size(nr, F - n0);
-    const float *w_panel = packed_w + j * taps * C * nr;
-    struct kiln_f32_epilogue tile_ep = {
-        .bias = ep->bias ? ep->bias + n0 : NULL, .min = ep->min, .max = ep->max,
-        .residual_stride = ep->residual_stride};
-    for (size_t c0 = 0; c0 < C; c0 += kc) {
-      const size_t kcur = min_size(kc, C - c0);
-      for (size_t i = lo; i < hi; i++) {
-        const size_t p0 = i * mr;
-        tile_ep.residual = ep->residual ? ep->residual + p0 * ep->residual_stride + n0 : NULL;
-        conv_tile(s, in, w_panel, out + p0 * F + n0, p0, min_size(mr, M - p0), ncur, c0,
-                  kcur, c0 == 0, c0 + kcur == C, need_ep, &tile_ep, kernel);
+  /* The epilogue of tile (i, j): bias and residual at its first column / element. */
+#define TILE_EP(i, j)                                                                      \
+  {.bias = ep->bias ? ep->bias + (j) * nr : NULL, .min = ep->min, .max = ep->max,            \
+   .residual = ep->residual ? ep->residual + (i) * mr * ep->residual_stride + (j) * nr : NULL, \
+   .residual_stride = ep->residual_stride}
+  if (im2col) { /* per pixel tile: one gather, then every panel */
+    _Alignas(64) float rows[MR_MAX * IM2COL_K_MAX];
+    for (size_t i = tile_begin; i < tile_end; i++) {
+      const size_t mcur = min_size(mr, M - i * mr);
+      gather_rows(s, in, i * mr, mcur, rows);
+      for (size_t j = panel_begin; j < panel_end; j++) {
+        const struct kiln_f32_epilogue tile_ep = TILE_EP(i, j);
+        gemm->fn.f32_gemm(mcur, min_size(nr, F - j * nr), taps * C, rows, taps * C,
+                          packed_w + j * taps * C * nr, out + i * mr * F + j * nr, F, &tile_ep,
+                          need_ep ? KILN_GEMM_EPILOGUE : 0);
       }
     }
+    return;
   }
+  /* Panel, input-channel block, pixel tile: a (panel, block)'s weights stay in L2. */
+  for (size_t j = panel_begin; j < panel_end; j++)
+    for (size_t c0 = 0; c0 < C; c0 += kc) {
+      const size_t kcur = min_size(kc, C - c0);
+      for (size_t i = tile_begin; i < tile_end; i++) {
+        const struct kiln_f32_epilogue tile_ep = TILE_EP(i, j);
+        conv_tile(s, in, packed_w + j * taps * C * nr, out + i * mr * F + j * nr, i * mr,
+                  min_size(mr, M - i * mr), min_size(nr, F - j * nr), c0, kcur, c0 == 0,
+                  c0 + kcur == C, need_ep, &tile_ep, kernel);
+      }
+    }
+#undef TILE_EP
 }

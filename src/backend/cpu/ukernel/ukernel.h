@@ -364,17 +364,20 @@ size_t kiln_f32_conv_packed_w_size(const struct kiln_f32_conv_shape *s,
  * Done at compile time. */
 void kiln_f32_conv_pack_w(const struct kiln_f32_conv_shape *s, const float *w_hwcf,
                           float *packed, const struct kiln_ukernel *kernel);
-/* Tiles of one image: ceil(out_h*out_w / mr) * ceil(F / nr). A tile is mr consecutive
- * output pixels (in row-major (oh, ow) order, so a tile may wrap to the next row) times
- * nr output channels; tile t covers pixel tile t % m_tiles of channel panel t / m_tiles. */
-size_t kiln_f32_conv_tile_count(const struct kiln_f32_conv_shape *s,
-                                const struct kiln_ukernel *kernel);
-/* Tiles [tile_begin, tile_end) of one image: in[in_h][in_w][in_c] -> out[out_h][out_w]
- * [out_c], out = clamp(conv + bias). Taps that fall in the padding for every pixel of a
- * tile are skipped (dilated convs on small maps: most of them); others read zeros. */
+/* Pixel tiles of one image: ceil(out_h*out_w / mr). A pixel tile is mr consecutive output
+ * pixels (in row-major (oh, ow) order, so a tile may wrap to the next row); a panel is nr
+ * output channels. */
+size_t kiln_f32_conv_pixel_tiles(const struct kiln_f32_conv_shape *s,
+                                 const struct kiln_ukernel *kernel);
+/* Pixel tiles [tile_begin, tile_end) x panels [panel_begin, panel_end) of one image:
+ * in[in_h][in_w][in_c] -> out[out_h][out_w][out_c], out = clamp(conv + bias + residual).
+ * Taps that fall in the padding for every pixel of a tile are skipped (dilated convs on
+ * small maps: most of them); others read zeros. The bits do not depend on how calls
+ * split the tiles and panels. */
 void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
                    const float *packed_w, float *out, const struct kiln_f32_epilogue *ep,
-                   const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end);
+                   const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end,
+                   size_t panel_begin, size_t panel_end);
 
 /* ---- winograd.c: F(4x4, 3x3) Winograd convolution ---- */
 
