@@ -6,14 +6,16 @@
  *     wrap from one output row to the next);
  *   output channels F: nr, 2nr, 1, nr-1 (masked), nr+1, 3nr+nr/2;
  * plus fixed geometries: stride 2 with TF-style end padding, dilation 2, an ASPP-like
- * dilation wider than the map (most taps in the padding), asymmetric padding, 1x1,
- * 7x7/2 with C = 3 (a stem), 5x5, 9x9 (81 taps: more than one microkernel call per
- * channel block), a pad larger than the kernel (tiles with no tap at all: output =
- * epilogue(0)), and C = 700 (more than one input-channel block for every tile width).
+ * dilation wider than the map (most taps in the padding), an ASPP conv (dilation 6 on
+ * 13x11, 300 channels), asymmetric padding, 1x1, 7x7/2 with C = 3 (a stem), 5x5, 9x9 (81
+ * taps: more than one microkernel call per channel block), a pad larger than the kernel
+ * (tiles with no tap at all: output = epilogue(0)), and C = 700 (more than one
+ * input-channel block for every tile width). The fixed geometries of at most 64 taps also
+ * run banded (kiln_f32_conv_banded, no residual), against the double reference.
  * Epilogue modes (bias, clamp, residual at its own stride) cycle over the cases and all 8
- * run on one shape; the pixel
- * tiles are split in three and the panels in two (threads will split it so: results must be bit-identical to
- * one call); a sentinel after the output catches overruns.
+ * run on one shape; the pixel tiles are split in three and the panels in two (threads
+ * will split them so: results must be bit-identical to one call); a sentinel after the
+ * output catches overruns.
  *
  * Oracles: portable against a double reference; every other variant against portable.
  * Tolerance as test_ukernel_gemm.c: K = kh*kw*C products plus the bias in float err by at
@@ -47,6 +49,7 @@ static const struct geometry fixed_geometries[] = {
     {10, 9, 2, 9, 9, 1, 1, 1, 1, 4, 4, 4, 4},    /* 9x9: 81 taps, split over calls */
     {2, 2, 3, 2, 2, 1, 1, 1, 1, 3, 3, 3, 3},     /* pad > kernel: tiles with no tap */
     {3, 4, 700, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1},   /* C = 700: several channel blocks */
+    {13, 11, 300, 3, 3, 1, 1, 6, 6, 6, 6, 6, 6}, /* ASPP: 3x3 bands of rectangles, C blocks */
 };
 enum { N_FIXED = sizeof fixed_geometries / sizeof fixed_geometries[0] };
 enum { MODE_BIAS = 1, MODE_CLAMP = 2, MODE_RES = 4, MODE_ALL = 7 };
@@ -66,27 +69,30 @@ static struct kiln_f32_conv_shape shape_of(const struct geometry *g, size_t F) {
       .pad_top = g->pt, .pad_left = g->pl};
 }
 
-/* Runs `k`, the tile range split into `parts` calls; output with TAIL sentinels. */
+/* Runs `k` (banded: kiln_f32_conv_banded), the tile range split into `parts` calls;
+ * output with TAIL sentinels. */
 static float *run(const struct kiln_ukernel *k, const struct kiln_f32_conv_shape *s,
                   const float *in, const float *w, const struct kiln_f32_epilogue *ep,
-                  int parts) {
+                  int parts, int banded) {
   float *packed = malloc(sizeof(float) * kiln_f32_conv_packed_w_size(s, k));
   kiln_f32_conv_pack_w(s, w, packed, k);
   const size_t n = s->out_h * s->out_w * s->out_c;
   float *out = malloc(sizeof(float) * (n + TAIL));
   for (size_t i = 0; i < n + TAIL; i++)
     out[i] = SENTINEL;
-  const size_t tiles = kiln_f32_conv_pixel_tiles(s, k), panels = (s->out_c + k->nr - 1) / k->nr;
+  const size_t tiles = banded ? kiln_f32_conv_banded_tiles(s, k) : kiln_f32_conv_pixel_tiles(s, k);
+  const size_t panels = (s->out_c + k->nr - 1) / k->nr;
   for (int p = 0; p < parts; p++) /* pixel tiles split in `parts`, panels in two */
     for (size_t q = 0; q < (parts > 1 ? 2u : 1u); q++)
-      kiln_f32_conv(s, in, packed, out, ep, k, tiles * p / parts, tiles * (p + 1) / parts,
-                    parts > 1 ? panels * q / 2 : 0, parts > 1 ? panels * (q + 1) / 2 : panels);
+      (banded ? kiln_f32_conv_banded : kiln_f32_conv)(
+          s, in, packed, out, ep, k, tiles * p / parts, tiles * (p + 1) / parts,
+          parts > 1 ? panels * q / 2 : 0, parts > 1 ? panels * (q + 1) / 2 : panels);
   free(packed);
   return out;
 }
 
 static void check_case(const struct kiln_ukernel *k, const struct geometry *g, size_t F,
-                       int mode) {
+                       int mode, int banded) {
   const struct kiln_f32_conv_shape s = shape_of(g, F);
   const size_t C = g->c, nin = g->h * g->w * C, nw = g->kh * g->kw * C * F;
   float *in = malloc(sizeof(float) * nin), *w = malloc(sizeof(float) * nw);
@@ -107,8 +113,8 @@ static void check_case(const struct kiln_ukernel *k, const struct geometry *g, s
                                        .residual = mode & MODE_RES ? res : NULL,
                                        .residual_stride = ldr};
   const size_t n = s.out_h * s.out_w * F;
-  float *out = run(k, &s, in, w, &ep, 1);
-  float *want_f = k->isa == KILN_ISA_PORTABLE ? NULL : run(portable(), &s, in, w, &ep, 1);
+  float *out = run(k, &s, in, w, &ep, 1, banded);
+  float *want_f = k->isa == KILN_ISA_PORTABLE || banded ? NULL : run(portable(), &s, in, w, &ep, 1, 0);
   int bad = 0;
   const double K = (double)(g->kh * g->kw * C);
   for (size_t oh = 0; oh < s.out_h; oh++)
@@ -138,9 +144,9 @@ static void check_case(const struct kiln_ukernel *k, const struct geometry *g, s
         const double tol = (want_f ? 4.0 : 2.0) * (K + 2) * FLT_EPSILON * mag + 1e-30;
         if (!(fabs(out[o] - want) <= tol) && bad++ < 3)
           fprintf(stderr,
-                  "%s vs %s %zux%zux%zu k%zux%zu s%zu,%zu d%zu,%zu p%zu,%zu,%zu,%zu F=%zu "
+                  "%s%s vs %s %zux%zux%zu k%zux%zu s%zu,%zu d%zu,%zu p%zu,%zu,%zu,%zu F=%zu "
                   "mode=%d: out[%zu][%zu][%zu] = %.9g, expected %.9g (tol %.3g)\n",
-                  k->name, want_f ? "portable" : "double reference", g->h, g->w, C, g->kh,
+                  k->name, banded ? " banded" : "", want_f ? "portable" : "double reference", g->h, g->w, C, g->kh,
                   g->kw, g->sh, g->sw, g->dh, g->dw, g->pt, g->pb, g->pl, g->pr, F, mode, oh,
                   ow, f, out[o], want, tol);
       }
@@ -148,7 +154,7 @@ static void check_case(const struct kiln_ukernel *k, const struct geometry *g, s
     if (out[i] != SENTINEL && bad++ < 3)
       fprintf(stderr, "%s %zux%zux%zu F=%zu: wrote past the output\n", k->name, g->h, g->w,
               C, F);
-  float *split = run(k, &s, in, w, &ep, 3);
+  float *split = run(k, &s, in, w, &ep, 3, banded);
   if (memcmp(out, split, sizeof(float) * (n + TAIL)) && bad++ < 3)
     fprintf(stderr, "%s %zux%zux%zu F=%zu: tile range split in 3 differs\n", k->name, g->h,
             g->w, C, F);
@@ -176,18 +182,21 @@ static void test_variant(const struct kiln_ukernel *k) {
       const struct geometry row = {1, Ms[a], 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
       const size_t w3 = Ms[a] % 3 == 0 ? 3 : Ms[a], h3 = Ms[a] % 3 == 0 ? Ms[a] / 3 : 2;
       const struct geometry rows = {h3, w3, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1};
-      check_case(k, &row, Fs[b], mode);
+      check_case(k, &row, Fs[b], mode, 0);
       mode = (mode + 1) & MODE_ALL, cases++;
-      check_case(k, &rows, Fs[b], mode);
+      check_case(k, &rows, Fs[b], mode, 0);
       mode = (mode + 1) & MODE_ALL, cases++;
     }
   for (size_t g = 0; g < N_FIXED; g++)
     for (size_t b = 0; b < 3; b++) { /* F = nr, 2nr, 1 */
-      check_case(k, &fixed_geometries[g], Fs[b], mode);
+      check_case(k, &fixed_geometries[g], Fs[b], mode, 0);
+      const struct kiln_f32_conv_shape s = shape_of(&fixed_geometries[g], Fs[b]);
+      if (kiln_f32_conv_banded_supports(&s)) /* the banded form: no residual */
+        check_case(k, &fixed_geometries[g], Fs[b], mode & ~MODE_RES, 1), cases++;
       mode = (mode + 1) & MODE_ALL, cases++;
     }
   for (int m = 0; m <= MODE_ALL; m++, cases++)
-    check_case(k, &fixed_geometries[0], nr + 1, m);
+    check_case(k, &fixed_geometries[0], nr + 1, m, 0);
   printf("  %s (%ux%u): %d cases, %s\n", k->name, k->mr, k->nr, cases,
          check_failures == before ? "ok" : "FAILED");
 }

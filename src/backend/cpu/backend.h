@@ -118,6 +118,7 @@ typedef struct Kernel {
   /* ROOT_DWCONV, ROOT_CONV, ROOT_POOL, ROOT_RESIZE: one shape each; in/out image sizes */
   struct kiln_f32_dwconv2d_shape dw2;
   struct kiln_f32_conv_shape conv;
+  bool conv_banded;           /* ROOT_CONV on kiln_f32_conv_banded (units: its tiles) */
   struct kiln_f32_pool_shape pool;
   int pool_kind, count_include_pad;
   struct kiln_f32_resize_shape rs;

@@ -105,7 +105,9 @@ static void kernel_desc(const Kernel *k, char *buf, size_t n) {
   else if (k->kind == KERNEL_PERMUTE) snprintf(buf, n, "transpose");
   else if (k->kind == KERNEL_REF) snprintf(buf, n, "ref %s", op_kind_name(k->op->kind));
   else if (k->root == ROOT_REF) snprintf(buf, n, "ref %s+%d", op_kind_name(k->op->kind), k->n_stages);
-  else if (k->uk) snprintf(buf, n, "%s %s+%d", roots[k->root], k->uk->name, k->n_stages);
+  else if (k->uk)
+    snprintf(buf, n, "%s %s+%d", k->conv_banded ? "banded-conv" : roots[k->root], k->uk->name,
+             k->n_stages);
   else snprintf(buf, n, "%s+%d", roots[k->root], k->n_stages);
 }
 

@@ -422,9 +422,10 @@ static void conv_column_chunk(void *ctx, size_t c) {
   chunk_panels(k, c, F, &j0, &j1);
   for (int64_t image = 0; image < k->images; image++) {
     struct kiln_f32_epilogue ep = root_epilogue(x, true, image * k->out_image, F);
-    kiln_f32_conv(&k->conv, (const float *)x->bufs[k->in_buf[0]] + image * k->in_image,
-                  k->packed_b, (float *)x->bufs[k->root_buf] + image * k->out_image, &ep, k->uk,
-                  0, (size_t)k->units, j0, j1);
+    (k->conv_banded ? kiln_f32_conv_banded : kiln_f32_conv)(
+        &k->conv, (const float *)x->bufs[k->in_buf[0]] + image * k->in_image, k->packed_b,
+        (float *)x->bufs[k->root_buf] + image * k->out_image, &ep, k->uk, 0, (size_t)k->units,
+        j0, j1);
     epilogue_panels(x, image * k->out_image, (int64_t)pixels, F, j0, j1);
   }
   if (t0) trace_chunk(x, t0);
@@ -481,8 +482,9 @@ static void image_chunk(void *ctx, size_t c) {
     struct kiln_f32_epilogue ep = root_epilogue(x, true, image * k->out_image, k->conv.out_c);
     size_t panels = (k->conv.out_c + k->uk->nr - 1) / k->uk->nr, mr = k->uk->mr;
     size_t pixels = k->conv.out_h * k->conv.out_w;
-    kiln_f32_conv(&k->conv, in, k->packed_b, out, &ep, k->uk, u0, u1, 0, panels);
-    e0 = (int64_t)(u0 * mr * k->conv.out_c);
+    (k->conv_banded ? kiln_f32_conv_banded : kiln_f32_conv)(&k->conv, in, k->packed_b, out, &ep,
+                                                          k->uk, u0, u1, 0, panels);
+    e0 = (int64_t)(u0 * mr * k->conv.out_c); /* banded: no stages (lower.c band_conv) */
     e1 = (int64_t)((u1 * mr < pixels ? u1 * mr : pixels) * k->conv.out_c);
     break;
   }

@@ -197,3 +197,151 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
     }
 #undef TILE_EP
 }
+
+/* ---- banded: dilated convs on small maps ----
+ * An ASPP conv (3x3, dilation 12-36 on a 33x33 or 65x65 map) has a third to nine tenths of
+ * its taps in the padding, but a row-major tile of mr pixels crosses columns with
+ * different valid taps, so per-tile skipping leaves most of them. Here the output is cut
+ * into rectangles (a band of rows x a band of columns) whose pixels all have the same
+ * valid taps, each rectangle's pixels are tiled row-major (a tile may span rows of the
+ * rectangle, so it is computed into a small buffer and scattered), and only valid taps
+ * are summed: no padding is read at all. */
+
+enum { BAND_TAPS_MAX = 16, BANDS_MAX = 2 * BAND_TAPS_MAX + 1 };
+
+struct band {
+  size_t o0, o1, t0, t1; /* outputs [o0, o1) whose valid taps are [t0, t1) */
+};
+
+/* The bands of one dim: maximal runs of outputs with the same interval of taps t whose
+ * input o*stride - pad + t*dilation lies in [0, in). (The valid taps of an output are an
+ * interval, and at most 2k+1 distinct intervals occur.) */
+static size_t dim_bands(size_t in, size_t out, size_t k, size_t stride, size_t dil, size_t pad,
+                        struct band *b) {
+  size_t n = 0;
+  for (size_t o = 0; o < out; o++) {
+    const ptrdiff_t base = (ptrdiff_t)(o * stride) - (ptrdiff_t)pad;
+    size_t t0 = 0, t1 = k;
+    while (t0 < k && base + (ptrdiff_t)(t0 * dil) < 0) t0++;
+    while (t1 > t0 && base + (ptrdiff_t)((t1 - 1) * dil) >= (ptrdiff_t)in) t1--;
+    if (n && b[n - 1].t0 == t0 && b[n - 1].t1 == t1) {
+      b[n - 1].o1 = o + 1;
+    } else {
+      assert(n < BANDS_MAX);
+      b[n++] = (struct band){o, o + 1, t0, t1};
+    }
+  }
+  return n;
+}
+
+int kiln_f32_conv_banded_supports(const struct kiln_f32_conv_shape *s) {
+  return s->kh <= BAND_TAPS_MAX && s->kw <= BAND_TAPS_MAX && s->kh * s->kw <= TAPS_MAX &&
+         s->out_h >= 1 && s->out_w >= 1;
+}
+
+/* Both dims' bands of s. */
+struct bands {
+  struct band h[BANDS_MAX], w[BANDS_MAX];
+  size_t nh, nw;
+};
+
+static void shape_bands(const struct kiln_f32_conv_shape *s, struct bands *b) {
+  b->nh = dim_bands(s->in_h, s->out_h, s->kh, s->stride_h, s->dilation_h, s->pad_top, b->h);
+  b->nw = dim_bands(s->in_w, s->out_w, s->kw, s->stride_w, s->dilation_w, s->pad_left, b->w);
+}
+
+static size_t rect_tiles(const struct band *h, const struct band *w, size_t mr) {
+  return ((h->o1 - h->o0) * (w->o1 - w->o0) + mr - 1) / mr;
+}
+
+size_t kiln_f32_conv_banded_tiles(const struct kiln_f32_conv_shape *s,
+                                  const struct kiln_ukernel *kernel) {
+  assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_conv && kiln_f32_conv_banded_supports(s));
+  struct bands b;
+  shape_bands(s, &b);
+  size_t n = 0;
+  for (size_t i = 0; i < b.nh; i++)
+    for (size_t j = 0; j < b.nw; j++) n += rect_tiles(&b.h[i], &b.w[j], kernel->mr);
+  return n;
+}
+
+double kiln_f32_conv_valid_tap_fraction(const struct kiln_f32_conv_shape *s) {
+  struct bands b;
+  double h = 0, w = 0;
+  if (!kiln_f32_conv_banded_supports(s)) return 1.0; /* not computed */
+  shape_bands(s, &b);
+  for (size_t i = 0; i < b.nh; i++) h += (double)(b.h[i].o1 - b.h[i].o0) * (double)(b.h[i].t1 - b.h[i].t0);
+  for (size_t j = 0; j < b.nw; j++) w += (double)(b.w[j].o1 - b.w[j].o0) * (double)(b.w[j].t1 - b.w[j].t0);
+  return h * w / ((double)(s->out_h * s->kh) * (double)(s->out_w * s->kw));
+}
+
+/* One tile of rectangle (h, w): its pixels q*mr .. (row-major in the rectangle), one panel,
+ * input channels [c0, c0+kc): the valid taps' pointers, the microkernel into buf (its rows
+ * gathered from out first when accumulating), then the rows scattered to out. */
+static void banded_tile(const struct kiln_f32_conv_shape *s, const float *in, const float *w_panel,
+                        float *out, const struct band *h, const struct band *w, size_t q,
+                        size_t ncur, size_t c0, size_t kc, uint32_t flags,
+                        const struct kiln_f32_epilogue *ep, const struct kiln_ukernel *kernel) {
+  const size_t mr = kernel->mr, nr = kernel->nr, C = s->in_c, F = s->out_c;
+  const size_t cols = w->o1 - w->o0, first = q * mr;
+  const size_t mcur = min_size(mr, (h->o1 - h->o0) * cols - first);
+  _Alignas(64) float buf[MR_MAX * 32];
+  const float *a[TAPS_MAX * MR_MAX], *wt[TAPS_MAX];
+  float *rows[MR_MAX];
+  ptrdiff_t ih0[MR_MAX], iw0[MR_MAX];
+  assert(nr <= 32);
+  for (size_t r = 0; r < mr; r++) {
+    const size_t p = first + min_size(r, mcur - 1), oh = h->o0 + p / cols, ow = w->o0 + p % cols;
+    ih0[r] = (ptrdiff_t)(oh * s->stride_h) - (ptrdiff_t)s->pad_top;
+    iw0[r] = (ptrdiff_t)(ow * s->stride_w) - (ptrdiff_t)s->pad_left;
+    rows[r] = out + (oh * s->out_w + ow) * F;
+  }
+  size_t n = 0;
+  for (size_t kh = h->t0; kh < h->t1; kh++)
+    for (size_t kw = w->t0; kw < w->t1; kw++, n++) {
+      for (size_t r = 0; r < mr; r++) {
+        const size_t ih = (size_t)(ih0[r] + (ptrdiff_t)(kh * s->dilation_h));
+        const size_t iw = (size_t)(iw0[r] + (ptrdiff_t)(kw * s->dilation_w));
+        a[n * mr + r] = in + (ih * s->in_w + iw) * C + c0;
+      }
+      wt[n] = w_panel + ((kh * s->kw + kw) * C + c0) * nr;
+    }
+  if (flags & KILN_GEMM_ACCUMULATE)
+    for (size_t r = 0; r < mcur; r++) memcpy(buf + r * nr, rows[r], ncur * sizeof(float));
+  kernel->fn.f32_conv(mcur, ncur, kc, n, a, wt, buf, nr, ep, flags);
+  for (size_t r = 0; r < mcur; r++) memcpy(rows[r], buf + r * nr, ncur * sizeof(float));
+}
+
+void kiln_f32_conv_banded(const struct kiln_f32_conv_shape *s, const float *in,
+                          const float *packed_w, float *out, const struct kiln_f32_epilogue *ep,
+                          const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end,
+                          size_t panel_begin, size_t panel_end) {
+  assert(kernel && kernel->op == KILN_UKERNEL_OP_f32_conv && kernel->mr <= MR_MAX);
+  assert(s && in && packed_w && out && ep && !ep->residual && kiln_f32_conv_banded_supports(s));
+  const size_t mr = kernel->mr, nr = kernel->nr, C = s->in_c, F = s->out_c, taps = s->kh * s->kw;
+  const int need_ep = ep->bias || ep->min > -INFINITY || ep->max < INFINITY;
+  /* Input-channel blocks as kiln_f32_conv. */
+  const size_t kc_max = min_size(KILN_F32_ZERO_FLOATS,
+                                 max_size(16, L2_W_BYTES / (taps * nr * sizeof(float))));
+  const size_t c_blocks = (C + kc_max - 1) / kc_max, kc = (C + c_blocks - 1) / c_blocks;
+  struct bands b;
+  shape_bands(s, &b);
+  for (size_t j = panel_begin; j < panel_end; j++) {
+    const struct kiln_f32_epilogue tile_ep = {.bias = ep->bias ? ep->bias + j * nr : NULL,
+                                              .min = ep->min, .max = ep->max};
+    for (size_t c0 = 0; c0 < C; c0 += kc) {
+      const size_t kcur = min_size(kc, C - c0);
+      const uint32_t flags = (c0 ? KILN_GEMM_ACCUMULATE : 0) |
+                             (c0 + kcur == C && need_ep ? KILN_GEMM_EPILOGUE : 0);
+      size_t t = 0; /* index of the rectangle's first tile */
+      for (size_t hb = 0; hb < b.nh; hb++)
+        for (size_t wb = 0; wb < b.nw; wb++) {
+          const size_t n = rect_tiles(&b.h[hb], &b.w[wb], mr);
+          for (size_t q = max_size(tile_begin, t); q < min_size(tile_end, t + n); q++)
+            banded_tile(s, in, packed_w + j * taps * C * nr, out + j * nr, &b.h[hb], &b.w[wb],
+                        q - t, min_size(nr, F - j * nr), c0, kcur, flags, &tile_ep, kernel);
+          t += n;
+        }
+    }
+  }
+}

@@ -379,6 +379,22 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
                    const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end,
                    size_t panel_begin, size_t panel_end);
 
+/* Banded form of kiln_f32_conv for dilated convs on small maps (ASPP): the output is cut
+ * into rectangles whose pixels have the same valid taps, and only those are summed (no
+ * padding tap is read). Tiles are numbered over the rectangles (kiln_f32_conv_banded_tiles)
+ * and write scattered pixels; the epilogue takes no residual. Supports kh, kw <= 16 with
+ * kh*kw <= 64. valid_tap_fraction: the share of the taps of all output pixels that fall
+ * inside the input (what banding computes, against kiln_f32_conv's all); 1 where banding
+ * is not supported. */
+int kiln_f32_conv_banded_supports(const struct kiln_f32_conv_shape *s);
+size_t kiln_f32_conv_banded_tiles(const struct kiln_f32_conv_shape *s,
+                                  const struct kiln_ukernel *kernel);
+double kiln_f32_conv_valid_tap_fraction(const struct kiln_f32_conv_shape *s);
+void kiln_f32_conv_banded(const struct kiln_f32_conv_shape *s, const float *in,
+                          const float *packed_w, float *out, const struct kiln_f32_epilogue *ep,
+                          const struct kiln_ukernel *kernel, size_t tile_begin, size_t tile_end,
+                          size_t panel_begin, size_t panel_end);
+
 /* ---- winograd.c: F(4x4, 3x3) Winograd convolution ---- */
 
 /* Whether the Winograd kernel computes shape s: 3x3, stride 1, dilation 1, at most
