@@ -69,9 +69,14 @@ struct gemm_call {
   int need_ep;
 };
 
+/* Few M tiles share each B panel (ResNet's 7x7 layers: 4 of them): B streams from
+ * memory, the microkernel is asked to prefetch it. */
+enum { PREFETCH_MAX_M_TILES = 4 };
+
 static uint32_t k_flags(const struct gemm_call *g, size_t k0, size_t kcur) {
   return (k0 > 0 || g->params->accumulate ? KILN_GEMM_ACCUMULATE : 0) |
-         (k0 + kcur == g->K && g->need_ep ? KILN_GEMM_EPILOGUE : 0);
+         (k0 + kcur == g->K && g->need_ep ? KILN_GEMM_EPILOGUE : 0) |
+         (g->m_tiles <= PREFETCH_MAX_M_TILES ? KILN_GEMM_PREFETCH_B : 0);
 }
 
 static inline void run_tile(const struct gemm_call *g, size_t i, size_t j, size_t k0,

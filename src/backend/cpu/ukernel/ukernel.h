@@ -68,6 +68,7 @@ struct kiln_f32_epilogue {
 enum {
   KILN_GEMM_ACCUMULATE = 1u << 0, /* c += a*w (else c = a*w) */
   KILN_GEMM_EPILOGUE = 1u << 1,   /* apply bias (if non-NULL) and clamp before storing */
+  KILN_GEMM_PREFETCH_B = 1u << 2, /* a hint: w streams from memory (kernels may ignore it) */
 };
 
 /* Zeros that indirect kernels read for padding taps: KILN_F32_ZERO_FLOATS floats, so
