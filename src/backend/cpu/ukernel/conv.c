@@ -20,6 +20,7 @@ enum {
   MR_MAX = 16,             /* largest conv mr in kernels.def */
   IM2COL_C_MAX = 8,        /* input channels up to which a tile gathers its im2col rows */
   IM2COL_K_MAX = 256,      /*   when kh*kw*C is at most this (gather_rows) */
+  PREFETCH_MAX_TILES = 4,  /* pixel tiles per call up to which weights stream (prefetch) */
 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -51,7 +52,8 @@ size_t kiln_f32_conv_pixel_tiles(const struct kiln_f32_conv_shape *s,
 static void conv_tile(const struct kiln_f32_conv_shape *s, const float *in,
                       const float *w_panel, float *c, size_t p0, size_t mcur, size_t ncur,
                       size_t c0, size_t kc, int first, int last, int need_ep,
-                      const struct kiln_f32_epilogue *ep, const struct kiln_ukernel *kernel) {
+                      uint32_t prefetch, const struct kiln_f32_epilogue *ep,
+                      const struct kiln_ukernel *kernel) {
   const size_t mr = kernel->mr, C = s->in_c;
   const size_t M = s->out_h * s->out_w;
   /* Top-left input coordinate of each row's window (rows past mcur repeat the last). */
@@ -75,7 +77,7 @@ static void conv_tile(const struct kiln_f32_conv_shape *s, const float *in,
   }
   const float *a[TAPS_MAX * MR_MAX], *w[TAPS_MAX];
   size_t n = 0; /* taps gathered, not yet passed to the microkernel */
-  uint32_t flags = first ? 0 : KILN_GEMM_ACCUMULATE;
+  uint32_t flags = (first ? 0 : KILN_GEMM_ACCUMULATE) | prefetch;
   for (size_t kh = 0; kh < s->kh; kh++) {
     for (size_t kw = 0; kw < s->kw; kw += kw_step) {
       const ptrdiff_t dh = (ptrdiff_t)(kh * s->dilation_h), dw = (ptrdiff_t)(kw * s->dilation_w);
@@ -94,7 +96,7 @@ static void conv_tile(const struct kiln_f32_conv_shape *s, const float *in,
         /* A full group, and more taps may follow. (If all that follow are skipped, the
          * final call below has none: it only applies the epilogue.) */
         kernel->fn.f32_conv(mcur, ncur, kc_tap, n, a, w, c, s->out_c, ep, flags);
-        flags = KILN_GEMM_ACCUMULATE;
+        flags = KILN_GEMM_ACCUMULATE | prefetch;
         n = 0;
       }
     }
@@ -184,6 +186,9 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
     }
     return;
   }
+  /* Few pixel tiles share each weight panel (ResNet's 7x7 maps: 4): the weights stream
+   * from memory, the microkernel is asked to prefetch them. */
+  const uint32_t prefetch = tile_end - tile_begin <= PREFETCH_MAX_TILES ? KILN_GEMM_PREFETCH_B : 0;
   /* Panel, input-channel block, pixel tile: a (panel, block)'s weights stay in L2. */
   for (size_t j = panel_begin; j < panel_end; j++)
     for (size_t c0 = 0; c0 < C; c0 += kc) {
@@ -192,7 +197,7 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
         const struct kiln_f32_epilogue tile_ep = TILE_EP(i, j);
         conv_tile(s, in, packed_w + j * taps * C * nr, out + i * mr * F + j * nr, i * mr,
                   min_size(mr, M - i * mr), min_size(nr, F - j * nr), c0, kcur, c0 == 0,
-                  c0 + kcur == C, need_ep, &tile_ep, kernel);
+                  c0 + kcur == C, need_ep, prefetch, &tile_ep, kernel);
       }
     }
 #undef TILE_EP
