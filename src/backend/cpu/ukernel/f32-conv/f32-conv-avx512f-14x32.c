@@ -66,9 +66,9 @@ void kiln_f32_conv_ukernel__avx512f_14x32(size_t mr, size_t nr, size_t kc, size_
 #undef LOAD_ROW
     a += MR;
     const float *wt = w[t];
-    /* Weights streaming from memory (few pixel tiles share them: ResNet's 7x7 layers,
-     * the driver says so): the next tap's rows are prefetched while this tap's run
-     * (cold-weight 7x7x512 at 1 thread: 1.42 -> 1.07 ms on Zen 5). */
+    /* When the driver says the weights stream (from L3 or memory), the next tap's rows
+     * are prefetched during this tap's run (cold-weight 7x7x512 at 1 thread: 1.42 ->
+     * 1.07 ms on Zen 5). */
     if ((flags & KILN_GEMM_PREFETCH_B) && t + 1 < ks) {
       const float *wn = w[t + 1];
       K_LOOP(_mm_prefetch((const char *)(wn + k * NR), _MM_HINT_T0);
