@@ -128,10 +128,12 @@ static void gather_rows(const struct kiln_f32_conv_shape *s, const float *in, si
     for (size_t kh = 0; kh < s->kh; kh++) {
       const ptrdiff_t ih = (ptrdiff_t)(oh * s->stride_h + kh * s->dilation_h) - (ptrdiff_t)s->pad_top;
       float *dst = buf + r * K + kh * row_k;
-      const float *src = in + (size_t)ih * s->in_w * C;
       if (ih < 0 || ih >= (ptrdiff_t)s->in_h) {
         memset(dst, 0, row_k * sizeof(float));
-      } else if (inside_w) { /* the kernel row is contiguous in the input */
+        continue;
+      }
+      const float *src = in + (size_t)ih * s->in_w * C;
+      if (inside_w) { /* the kernel row is contiguous in the input */
         copy_floats(dst, src + (size_t)iw0 * C, row_k);
       } else {
         for (size_t kw = 0; kw < s->kw; kw++) {
