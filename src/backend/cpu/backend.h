@@ -73,6 +73,22 @@ typedef struct StageOperand {
   int64_t stride[KILN_MAX_RANK];
 } StageOperand;
 
+/* A stage that is an f32 activation of t = operand 0 (+ operand 1, a per-channel vector,
+ * when `bias`), recognized in its body by epilogue_prepare and run as one fused loop with
+ * the body's operations in the body's order (the same bits):
+ *   SIGMOID    1 / (1 + exp(-t))
+ *   SILU       t * sigmoid(t)
+ *   HARDSIG    clamp2(clamp1(t * mul + add))   clamp_i: min or max with clamp[i]
+ *   HARDSWISH  t * HARDSIG(t) */
+typedef enum { ACT_NONE, ACT_SIGMOID, ACT_SILU, ACT_HARDSIG, ACT_HARDSWISH } ActKind;
+typedef struct StageActivation {
+  ActKind kind;
+  bool bias;
+  float mul, add, clamp[2];
+  bool clamp_is_min[2];
+  int n_clamps;
+} StageActivation;
+
 /* One elementwise generic of an epilogue: value index = its position + 1 (value 0 is the
  * root's result). */
 typedef struct Stage {
@@ -86,6 +102,7 @@ typedef struct Stage {
   const uint8_t *lut;         /* 8-bit operands: the body tabulated (epilogue_prepare) */
   bool quantize;              /* QuantizeLinear of one f32 operand, with these constants: */
   float q_scale, q_zp, q_lo, q_hi; /* cast(min(max(roundeven(x / scale) + zp, lo), hi)) */
+  StageActivation act;        /* an activation of operand 0 [+ operand 1] (epilogue.c) */
 } Stage;
 
 typedef struct Kernel {

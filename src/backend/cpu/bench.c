@@ -109,6 +109,13 @@ static void kernel_desc(const Kernel *k, char *buf, size_t n) {
     snprintf(buf, n, "%s %s+%d", k->conv_banded ? "banded-conv" : roots[k->root], k->uk->name,
              k->n_stages);
   else snprintf(buf, n, "%s+%d", roots[k->root], k->n_stages);
+  /* a single stage run as a fused activation loop (epilogue.c) */
+  static const char *const acts[] = {[ACT_SIGMOID] = "sigmoid", [ACT_SILU] = "silu",
+                                     [ACT_HARDSIG] = "hardsigmoid", [ACT_HARDSWISH] = "hardswish"};
+  if (k->kind == KERNEL_FUSED && k->n_stages == 1 && k->stages[0].act.kind) {
+    size_t len = strlen(buf);
+    snprintf(buf + len, n - len, " %s", acts[k->stages[0].act.kind]);
+  }
 }
 
 /* The kernels of dispatch di, comma-separated. */

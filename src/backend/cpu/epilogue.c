@@ -464,9 +464,96 @@ static bool match_quantize(Stage *s) {
          s->q_zp == s->q_zp;
 }
 
+/* ---- activations: one fused loop for the common f32 activation bodies ---- */
+
+/* Whether instruction i is the activation's input t: argument 0, or argument 0 plus
+ * argument 1 (then *bias). */
+static bool act_input(const Body *b, int i, bool *bias) {
+  const BodyInst *in = &b->insts[i];
+  if (in->kind == BODY_ARG && in->imm_i == 0 && in->dtype == KILN_F32) return !(*bias = false);
+  if (in->kind != BODY_ADD || in->dtype != KILN_F32) return false;
+  const BodyInst *x = &b->insts[in->args[0]], *y = &b->insts[in->args[1]];
+  *bias = true;
+  return x->kind == BODY_ARG && y->kind == BODY_ARG && x->imm_i + y->imm_i == 1 &&
+         x->imm_i * y->imm_i == 0;
+}
+
+static bool is_f32(const BodyInst *in, BodyOpKind k) { return in->kind == k && in->dtype == KILN_F32; }
+
+/* 1 / (1 + exp(-t)) at instruction i; *t: the index of t. */
+static bool match_sigmoid(const Body *b, int i, int *t) {
+  const BodyInst *in = &b->insts[i];
+  float c;
+  if (!is_f32(in, BODY_DIV) || !const_f32(b, in->args[0], &c) || c != 1.0f) return false;
+  in = &b->insts[in->args[1]];
+  int e = is_f32(in, BODY_ADD) ? with_const(b, in, &c) : -1;
+  if (e < 0 || c != 1.0f || !is_f32(&b->insts[e], BODY_EXP)) return false;
+  in = &b->insts[b->insts[e].args[0]];
+  if (!is_f32(in, BODY_NEG)) return false;
+  *t = in->args[0];
+  return true;
+}
+
+/* clamp2(clamp1(t * mul + add)) at instruction i (one or two clamps). */
+static bool match_hardsig(const Body *b, int i, int *t, StageActivation *a) {
+  float c;
+  int n = 0;
+  const BodyInst *in = &b->insts[i];
+  while ((is_f32(in, BODY_MIN) || is_f32(in, BODY_MAX)) && n < 2) {
+    int x = with_const(b, in, &c);
+    if (x < 0) return false;
+    a->clamp[n] = c, a->clamp_is_min[n++] = in->kind == BODY_MIN;
+    in = &b->insts[x];
+  }
+  if (!n || !is_f32(in, BODY_ADD)) return false;
+  int m = with_const(b, in, &a->add);
+  if (m < 0 || !is_f32(&b->insts[m], BODY_MUL)) return false;
+  *t = with_const(b, &b->insts[m], &a->mul);
+  a->n_clamps = n; /* innermost first */
+  if (n == 2) {
+    float c0 = a->clamp[0];
+    bool m0 = a->clamp_is_min[0];
+    a->clamp[0] = a->clamp[1], a->clamp_is_min[0] = a->clamp_is_min[1];
+    a->clamp[1] = c0, a->clamp_is_min[1] = m0;
+  }
+  return *t >= 0;
+}
+
+/* Whether instructions i and j are the same value (an argument may be read by several
+ * argument instructions). */
+static bool same_value(const Body *b, int i, int j) {
+  return i == j || (b->insts[i].kind == BODY_ARG && b->insts[j].kind == BODY_ARG &&
+                    b->insts[i].imm_i == b->insts[j].imm_i);
+}
+
+/* The activation stage s computes, if any (s->act.kind stays ACT_NONE otherwise). */
+static void match_activation(Stage *s) {
+  const Body *b = &s->op->attrs.body;
+  StageActivation a = {0};
+  int y = b->yields[0], t = -1, t2 = -1;
+  if (s->dtype != KILN_F32 || s->n_in < 1 || s->n_in > 2 || b->n_yield != 1) return;
+  if (match_sigmoid(b, y, &t)) {
+    a.kind = ACT_SIGMOID;
+  } else if (match_hardsig(b, y, &t, &a)) {
+    a.kind = ACT_HARDSIG;
+  } else if (is_f32(&b->insts[y], BODY_MUL)) {
+    const BodyInst *in = &b->insts[y];
+    for (int k = 0; k < 2 && !a.kind; k++) {
+      int x = in->args[k], f = in->args[1 - k];
+      if (match_sigmoid(b, f, &t2) && same_value(b, t2, x)) a.kind = ACT_SILU, t = x;
+      else if (match_hardsig(b, f, &t2, &a) && same_value(b, t2, x)) a.kind = ACT_HARDSWISH, t = x;
+    }
+  }
+  if (!a.kind || !act_input(b, t, &a.bias) || s->n_in != 1 + a.bias) return;
+  for (int i = 0; i < s->n_in; i++)
+    if (s->in[i].dtype != KILN_F32) return;
+  s->act = a;
+}
+
 void epilogue_prepare(Stage *s, Arena *mem) {
   s->lut = tabulate(s, mem);
   s->quantize = !s->lut && match_quantize(s);
+  if (!s->lut && !s->quantize) match_activation(s);
 }
 
 
@@ -523,6 +610,97 @@ static bool run_quantize_only(const Kernel *k, uint8_t *const *bufs, int64_t beg
   return true;
 }
 
+/* min or max as eval_body computes them (NaN-propagating). */
+static inline __attribute__((always_inline)) float act_clamp(float a, float c, bool is_min) {
+  float m = is_min ? (a < c ? a : c) : (a > c ? a : c);
+  return a != a || c != c ? a + c : m;
+}
+
+static inline __attribute__((always_inline)) float act_sigmoid(float t) {
+  return 1.0f / (1.0f + exp_poly(-t));
+}
+
+/* t * mul + add and its clamps (two roundings: the body's mul, then its add). */
+static inline __attribute__((always_inline)) float act_hardsig(float t, float mul, float add,
+                                                               float c0, bool min0, float c1,
+                                                               bool min1, int n_clamps) {
+  float h = act_clamp(t * mul + add, c0, min0);
+  return n_clamps > 1 ? act_clamp(h, c1, min1) : h;
+}
+
+/* One loop per activation, its parameters in locals: each vectorizes. X(j): t at lane j. */
+#define ACT_LOOPS(X)                                                                       \
+  switch (a->kind) {                                                                       \
+  case ACT_SIGMOID: for (int64_t j = 0; j < n; j++) y[j] = act_sigmoid(X(j)); break;       \
+  case ACT_SILU:                                                                           \
+    for (int64_t j = 0; j < n; j++) { float t = X(j); y[j] = t * act_sigmoid(t); }         \
+    break;                                                                                 \
+  case ACT_HARDSIG:                                                                        \
+    for (int64_t j = 0; j < n; j++) y[j] = act_hardsig(X(j), mul, add, c0, m0, c1, m1, nc); \
+    break;                                                                                 \
+  case ACT_HARDSWISH:                                                                      \
+    for (int64_t j = 0; j < n; j++) {                                                      \
+      float t = X(j);                                                                      \
+      y[j] = t * act_hardsig(t, mul, add, c0, m0, c1, m1, nc);                             \
+    }                                                                                      \
+    break;                                                                                 \
+  default: break;                                                                          \
+  }
+
+/* y[j] = act(x[j] (+ bias[j])) for one row segment. */
+static inline __attribute__((always_inline)) void act_rows(const StageActivation *a,
+                                                           const float *x, const float *bias,
+                                                           float *y, int64_t n) {
+  const float mul = a->mul, add = a->add, c0 = a->clamp[0], c1 = a->clamp[1];
+  const bool m0 = a->clamp_is_min[0], m1 = a->clamp_is_min[1];
+  const int nc = a->n_clamps;
+#define WITH_BIAS(j) (x[j] + bias[j])
+#define PLAIN(j) (x[j])
+  if (bias) {
+    ACT_LOOPS(WITH_BIAS)
+  } else {
+    ACT_LOOPS(PLAIN)
+  }
+#undef WITH_BIAS
+#undef PLAIN
+}
+
+/* Out of place and in place (x == y): restrict pointers, so that GCC vectorizes without
+ * versioning the loops for aliasing (whose check fails, to the scalar loop, in place). */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void act_segment(const StageActivation *a, const float *restrict x,
+                        const float *restrict bias, float *restrict y, int64_t n) {
+  act_rows(a, x, bias, y, n);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+static void act_segment_in_place(const StageActivation *a, const float *restrict bias,
+                                 float *restrict y, int64_t n) {
+  act_rows(a, y, bias, y, n);
+}
+#undef ACT_LOOPS
+
+/* The whole kernel is one activation stage reading operand 0 at the element index (and
+ * operand 1 as a vector along the innermost dim): row segments of one fused loop. */
+static bool run_activation_only(const Kernel *k, uint8_t *const *bufs, int64_t begin,
+                                int64_t end) {
+  const Stage *st = &k->stages[0];
+  if (k->n_stages != 1 || !st->act.kind || st->out_buf < 0 || !reads_element_index(st, &st->in[0]) ||
+      (st->act.bias && !is_inner_vector(st, &st->in[1])) || st->rank < 1)
+    return false;
+  const float *x = (const float *)bufs[st->in[0].buf];
+  const float *bias = st->act.bias ? (const float *)bufs[st->in[1].buf] + st->in[1].base : NULL;
+  float *y = (float *)bufs[st->out_buf];
+  int64_t inner = st->dims[st->rank - 1];
+  for (int64_t e = begin; e < end;) {
+    int64_t pos = e % inner, n = inner - pos < end - e ? inner - pos : end - e;
+    if (x == y) act_segment_in_place(&st->act, bias ? bias + pos : NULL, y + e, n);
+    else act_segment(&st->act, x + e, bias ? bias + pos : NULL, y + e, n);
+    e += n;
+  }
+  return true;
+}
+
 /* A tabulated stage's result lanes from its operands' lanes. */
 static const Lanes *lut_lanes(const Stage *st, const Lanes *const *arg, Lanes *r, int n) {
   for (int j = 0; j < n; j++) {
@@ -535,7 +713,9 @@ static const Lanes *lut_lanes(const Stage *st, const Lanes *const *arg, Lanes *r
 }
 
 void epilogue_run(const Kernel *k, uint8_t *const *bufs, int64_t begin, int64_t end) {
-  if (run_lut_only(k, bufs, begin, end) || run_quantize_only(k, bufs, begin, end)) return;
+  if (run_lut_only(k, bufs, begin, end) || run_quantize_only(k, bufs, begin, end) ||
+      run_activation_only(k, bufs, begin, end))
+    return;
   static const Lanes zeros;
   /* Lane storage sized by this kernel's bodies (a run is RUN lanes of 8 bytes: the
    * worst-case arrays would take ~450 KB of stack, a typical kernel's take tens of KB). */
