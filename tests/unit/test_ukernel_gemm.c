@@ -5,7 +5,8 @@
  *   K: 1, 7 (small), 2100 (large: more than one K block for every tile size)
  * with lda > K and ldc > N (stride bugs show), sentinels around C (nothing outside the
  * M x N box is written), the epilogue modes (bias, clamp, accumulate, residual at its own
- * stride) cycled over the cases and all 16 combined on one shape, and the tile range split in three (threads will
+ * stride) cycled over the cases and all 16 combined on one shape, K summed in one pass
+ * (whole_k) on two shapes, and the tile range split in three (threads will
  * split it so; results must be bit-identical to one call). The driver reads A in place
  * (lda = K + 3) except at row strides that alias in L1 (multiples of 4 KiB) with at
  * least 8 N tiles, where it copies blocks of A: three such shapes, with several K blocks
@@ -35,7 +36,8 @@ static float rnd(void) { /* uniform in [-1, 1) */
   return (float)((rng_state >> 40) & 0xffffff) / 8388608.0f - 1.0f;
 }
 
-enum { MODE_BIAS = 1, MODE_CLAMP = 2, MODE_ACC = 4, MODE_RES = 8, MODE_ALL = 15 };
+enum { MODE_BIAS = 1, MODE_CLAMP = 2, MODE_ACC = 4, MODE_RES = 8, MODE_ALL = 15,
+       MODE_WHOLE_K = 16 /* params.whole_k: no K blocks */ };
 #define SENTINEL 12345.0f
 enum { C_PAD_COLS = 5, C_PAD_ROWS = 2 };
 
@@ -106,7 +108,8 @@ static float *run(const struct problem *p, const struct kiln_ukernel *k, int par
              .max = p->mode & MODE_CLAMP ? 0.75f : INFINITY,
              .residual = p->mode & MODE_RES ? p->R : NULL,
              .residual_stride = p->N + 2},
-      .accumulate = (p->mode & MODE_ACC) != 0};
+      .accumulate = (p->mode & MODE_ACC) != 0,
+      .whole_k = (p->mode & MODE_WHOLE_K) != 0};
   const size_t tiles = kiln_f32_gemm_tile_count(p->M, p->N, k);
   for (int part = 0; part < parts; part++)
     kiln_f32_gemm(p->M, p->N, p->K, p->A, p->lda, packed, C, p->ldc, &params, k,
@@ -199,7 +202,10 @@ static void test_variant(const struct kiln_ukernel *k) {
   check_case(k, 2 * mr + 1, 8 * nr + nr / 2, 1000, 1024, MODE_CLAMP | MODE_ACC, 3);
   check_case(k, mr - 1 ? mr - 1 : 1, 8 * nr, 700, 2048, MODE_BIAS, 2);
   check_case(k, 2 * mr + 1, 1000, 2100, 4096, MODE_BIAS | MODE_ACC | MODE_RES, 7);
-  cases += 3;
+  /* K in one pass (GEMVs): one row, and several M tiles split over calls */
+  check_case(k, 1, 3 * nr + 1, 2100, 0, MODE_WHOLE_K | MODE_BIAS, 3);
+  check_case(k, 2 * mr + 1, nr + 1, 2100, 0, MODE_WHOLE_K | MODE_ACC | MODE_RES, 3);
+  cases += 5;
   printf("  %s (%ux%u): %d cases, %s\n", k->name, k->mr, k->nr, cases,
          check_failures == before ? "ok" : "FAILED");
 }

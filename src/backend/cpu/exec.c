@@ -132,7 +132,8 @@ static void gemm_column_chunk(const ChunkCtx *x, size_t c) {
   const Kernel *k = x->k;
   size_t m_tiles = ((size_t)k->M + k->uk->mr - 1) / k->uk->mr, j0, j1;
   chunk_panels(k, c, (size_t)k->N, &j0, &j1);
-  struct kiln_f32_gemm_params gp = {root_epilogue(x, false, 0, (size_t)k->N), 0};
+  struct kiln_f32_gemm_params gp = {root_epilogue(x, false, 0, (size_t)k->N), 0,
+                                    k->M <= (int64_t)k->uk->mr};
   kiln_f32_gemm((size_t)k->M, (size_t)k->N, (size_t)k->K, (const float *)x->bufs[k->in_buf[0]],
                 (size_t)k->K, k->packed_b, (float *)x->bufs[k->root_buf], (size_t)k->N, &gp,
                 k->uk, j0 * m_tiles, j1 * m_tiles);
@@ -152,7 +153,8 @@ static void gemm_chunk(void *ctx, size_t c) {
   chunk_rows(k, c, &r0, &r1);
   const float *a = (const float *)x->bufs[k->in_buf[0]] + r0 * k->K;
   float *out = (float *)x->bufs[k->root_buf] + r0 * k->N;
-  struct kiln_f32_gemm_params gp = {root_epilogue(x, false, r0 * k->N, (size_t)k->N), 0};
+  struct kiln_f32_gemm_params gp = {root_epilogue(x, false, r0 * k->N, (size_t)k->N), 0,
+                                    k->M <= (int64_t)k->uk->mr};
   size_t rows = (size_t)(r1 - r0);
   kiln_f32_gemm(rows, (size_t)k->N, (size_t)k->K, a, (size_t)k->K, k->packed_b, out,
                 (size_t)k->N, &gp, k->uk, 0, kiln_f32_gemm_tile_count(rows, (size_t)k->N, k->uk));

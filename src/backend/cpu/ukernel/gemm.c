@@ -95,9 +95,9 @@ static inline void run_tile(const struct gemm_call *g, size_t i, size_t j, size_
 static void gemm_direct(const struct gemm_call *g) {
   const size_t mr = g->mr, nr = g->nr, K = g->K, m_tiles = g->m_tiles;
   /* K blocks of balanced size, at most what keeps a B panel in L1. */
-  /* One M tile (a GEMV: a classifier's 1 x 2048 x 1000): no row reuses a B panel, so
-   * K is not blocked and each call streams one whole panel, contiguous in memory. */
-  const size_t kc_max = m_tiles == 1 ? K : max_size(64, L1_PANEL_BYTES / (nr * sizeof(float)));
+  /* whole_k (a GEMV: a classifier's 1 x 2048 x 1000): no row reuses a B panel, so K is
+   * not blocked and each call streams one whole panel, contiguous in memory. */
+  const size_t kc_max = g->params->whole_k ? K : max_size(64, L1_PANEL_BYTES / (nr * sizeof(float)));
   const size_t k_blocks = (K + kc_max - 1) / kc_max;
   const size_t kc = (K + k_blocks - 1) / k_blocks;
   const size_t m_block = max_size(1, L2_A_BYTES / (mr * kc * sizeof(float))); /* tiles */

@@ -294,6 +294,10 @@ void kiln_f32_gemm_pack_b(size_t K, size_t N, size_t nr, const float *B, size_t 
 struct kiln_f32_gemm_params {
   struct kiln_f32_epilogue ep; /* bias over N columns; clamp */
   int accumulate;              /* C += A*B (else C = A*B) */
+  int whole_k;                 /* sum all of K in one pass per tile (no K blocks): for a
+                                * GEMV, where no row reuses a B panel. The caller decides
+                                * it from the whole GEMM's shape, never a chunk's, so that
+                                * the bits do not depend on how rows are split. */
 };
 
 /* Tiles of an M x N output for `kernel`: ceil(M/mr) * ceil(N/nr). Tile t covers rows of
