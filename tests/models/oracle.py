@@ -7,7 +7,9 @@ Usage: oracle.py KILN MODEL.onnx
 Kiln runs several times on the same inputs: the optimized graph on the reference
 interpreter (`kiln run --interp`), then the compiled CPU backend once per microkernel ISA
 this CPU has (KILN_ISA=portable, avx2, avx512; `kiln --version` says which are usable).
-Every run must meet the tolerances below.
+Every run must meet the tolerances below. One more run of the best ISA with 3 threads
+(other chunks than the default's) must give the default run's outputs bit for bit: how
+threads split the work must not change the sums.
 
 Tolerances (the one place they are stated):
   fp32: relative L2 error ||k - o|| / ||o|| <= 1e-5, and max |k - o| <= 1e-3 * range(o).
@@ -156,8 +158,15 @@ def main():
                 continue
             for name, w in want.items():
                 safe = name.replace("/", "_").replace("\\", "_").replace(":", "_")
-                ok &= compare(name, np.load(os.path.join(out, safe + ".npy")), w,
-                              dequant_scale(model, name))
+                got = np.load(os.path.join(out, safe + ".npy"))
+                if label == THREADS_RUN:
+                    same = got.tobytes() == np.load(os.path.join(prev, safe + ".npy")).tobytes()
+                    print(f"  {name}: {'bit-identical to' if same else 'FAIL: differs from'} "
+                          f"the default-thread run")
+                    ok &= same
+                else:
+                    ok &= compare(name, got, w, dequant_scale(model, name))
+            prev = out
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 
@@ -173,7 +182,11 @@ def runs(kiln):
             result.append((f"backend/{isa}", [], isa))
         else:
             print(f"skip backend/{isa}: this CPU does not have it")
+    result.append((THREADS_RUN, ["--threads", "3"], result[-1][2]))
     return result
+
+
+THREADS_RUN = "backend/3-threads"  # compared bitwise with the run before it
 
 
 if __name__ == "__main__":

@@ -191,9 +191,11 @@ void kiln_f32_gemm(size_t M, size_t N, size_t K, const float *A, size_t lda,
       .m_tiles = m_tiles, .tile_begin = tile_begin, .tile_end = tile_end, .A = A,
       .packed_b = packed_b, .C = C, .params = params, .ukernel = kernel->fn.f32_gemm,
       .need_ep = ep->bias || ep->residual || ep->min > -INFINITY || ep->max < INFINITY};
-  /* Chosen by the shape, not the tile range: the two ways block K differently, and a
-   * range split over threads must give the bits of one call. */
-  if (rows_per_set(min_size(mr, M), lda) > ROWS_PER_SET_MAX &&
+  /* Chosen by N, K, lda and whole_k, not by the tile range or M: the two ways block K
+   * differently, and the bits must not depend on how threads split the tiles, nor on how
+   * callers split the rows into calls (a chunk of fewer than mr rows decides as a full
+   * one would). A whole-K GEMM (its caller's choice from the whole shape) runs direct. */
+  if (!params->whole_k && rows_per_set(mr, lda) > ROWS_PER_SET_MAX &&
       (N + nr - 1) / nr >= COPY_MIN_N_TILES)
     gemm_copied_a(&g);
   else
