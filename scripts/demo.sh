@@ -21,5 +21,9 @@ echo "== kiln report $model (last rows and totals; the graph is in build/demo/di
 build/kiln report "$model" --graph=build/demo/dispatches.svg | tail -n 14
 echo "== kiln compile $model -o build/demo/model.kiln, then kiln bench on it (2 threads)"
 build/kiln compile "$model" -o build/demo/model.kiln
-build/kiln bench build/demo/model.kiln --threads 2 --iterations 10 --trace=build/demo/trace.json | head -n 12
+# (into a file first: a pipe into head would end kiln with SIGPIPE, and pipefail the demo)
+build/kiln bench build/demo/model.kiln --threads 2 --iterations 10 --trace=build/demo/trace.json \
+  > build/demo/bench.txt
+head -n 12 build/demo/bench.txt
+echo "(all dispatches: build/demo/bench.txt)"
 echo "(per-dispatch Chrome trace of one run: build/demo/trace.json, open it in https://ui.perfetto.dev)"
