@@ -677,9 +677,11 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(argv[1], "--version")) {
     printf("kiln %s\nusable isa:", KILN_VERSION);
-    for (int isa = 0; isa <= (int)kiln_cpu_features()->hw_isa; isa++)
+    const struct kiln_cpu_features *cpu = kiln_cpu_features();
+    for (int isa = 0; isa <= (int)cpu->hw_isa; isa++)
       printf(" %s", kiln_isa_name((enum kiln_isa)isa));
-    printf("\n");
+    printf("\ncaches: L1d %zu KiB, L2 %zu KiB per core (0: CPUID does not say)\n",
+           cpu->l1d_bytes / 1024, cpu->l2_bytes / 1024);
     return 0;
   }
   for (size_t i = 0; i < ARRAY_LEN(commands); i++) {

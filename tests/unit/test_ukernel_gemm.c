@@ -222,8 +222,15 @@ static void test_dispatch(void) {
     CHECK((cpu->flags & (KILN_CPU_AVX2 | KILN_CPU_FMA)) == (KILN_CPU_AVX2 | KILN_CPU_FMA));
   if (cpu->hw_isa >= KILN_ISA_AVX512)
     CHECK(cpu->flags & KILN_CPU_AVX512F);
-  printf("  cpu: hardware %s, selected %s (%s)\n", kiln_isa_name(cpu->hw_isa),
-         kiln_isa_name(cpu->isa), best->name);
+  printf("  cpu: hardware %s, selected %s (%s), L1d %zu KiB, L2 %zu KiB\n",
+         kiln_isa_name(cpu->hw_isa), kiln_isa_name(cpu->isa), best->name,
+         cpu->l1d_bytes / 1024, cpu->l2_bytes / 1024);
+  /* Cache budgets: the tuned value, capped by a fraction of a known cache. */
+  CHECK_EQ_I(4096, kiln_cache_budget(4096, 2, 1, 2)); /* no L2 is under 8 KiB */
+  const size_t huge = (size_t)1 << 40;
+  CHECK_EQ_I(cpu->l2_bytes ? cpu->l2_bytes / 4 * 3 : huge, kiln_cache_budget(huge, 2, 3, 4));
+  CHECK_EQ_I(cpu->l1d_bytes ? cpu->l1d_bytes / 2 : huge, kiln_cache_budget(huge, 1, 1, 2));
+  CHECK(!cpu->l1d_bytes || (cpu->l1d_bytes >= 8192 && cpu->l1d_bytes <= (1u << 20)));
   /* Packing: zero padding past N. */
   const float B[2 * 3] = {1, 2, 3, 4, 5, 6};
   float packed[2 * 4];

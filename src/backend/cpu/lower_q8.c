@@ -225,7 +225,8 @@ KilnStatus lower_q8(Lower *L, Kernel *k, const Fusion *F) {
   }
   int64_t mr = (int64_t)uk->mr, tiles = (M + mr - 1) / mr;
   int64_t want = max_i64(1, tiles / (int64_t)(8 * L->p->threads));
-  int64_t l2_rows = max_i64(1, (256 * 1024) / max_i64(1, 4 * N + K) / mr);
+  int64_t l2 = (int64_t)kiln_cache_budget(256 * 1024, 2, 1, 2); /* rows of A and C in L2 */
+  int64_t l2_rows = max_i64(1, l2 / max_i64(1, 4 * N + K) / mr);
   k->rows_per_chunk = mr * min_i64(want, l2_rows);
   k->chunk_elems = k->rows_per_chunk * N;
   k->n_chunks = (M + k->rows_per_chunk - 1) / k->rows_per_chunk;

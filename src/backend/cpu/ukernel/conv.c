@@ -23,6 +23,9 @@ enum {
 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* L2_W_BYTES, or 3/8 of a smaller L2 (kiln_cache_budget). */
+static size_t w_budget(void) { return kiln_cache_budget(L2_W_BYTES, 2, 3, 8); }
 static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
 
 size_t kiln_f32_conv_packed_w_size(const struct kiln_f32_conv_shape *s,
@@ -162,7 +165,7 @@ void kiln_f32_conv(const struct kiln_f32_conv_shape *s, const float *in,
    * and a block is at most the zero buffer. */
   const size_t taps = s->kh * s->kw;
   const size_t kc_max = min_size(KILN_F32_ZERO_FLOATS,
-                                 max_size(16, L2_W_BYTES / (taps * nr * sizeof(float))));
+                                 max_size(16, w_budget() / (taps * nr * sizeof(float))));
   const size_t c_blocks = (C + kc_max - 1) / kc_max, kc = (C + c_blocks - 1) / c_blocks;
   const struct kiln_ukernel *gemm = kiln_ukernel_select_isa(KILN_UKERNEL_OP_f32_gemm, kernel->isa);
   const int im2col = C <= IM2COL_C_MAX && taps * C <= IM2COL_K_MAX && c_blocks == 1 && gemm &&
@@ -329,7 +332,7 @@ void kiln_f32_conv_banded(const struct kiln_f32_conv_shape *s, const float *in,
   const int need_ep = ep->bias || ep->min > -INFINITY || ep->max < INFINITY;
   /* Input-channel blocks as kiln_f32_conv. */
   const size_t kc_max = min_size(KILN_F32_ZERO_FLOATS,
-                                 max_size(16, L2_W_BYTES / (taps * nr * sizeof(float))));
+                                 max_size(16, w_budget() / (taps * nr * sizeof(float))));
   const size_t c_blocks = (C + kc_max - 1) / kc_max, kc = (C + c_blocks - 1) / c_blocks;
   struct bands b;
   shape_bands(s, &b);

@@ -1,6 +1,7 @@
 /* cpu.c — run-time ISA detection: CPUID for what the CPU has, XGETBV for what the OS
  * saves on a context switch (a VM may report AVX-512 in CPUID without enabling the ZMM
- * state; using it then faults). KILN_ISA caps the choice. */
+ * state; using it then faults). KILN_ISA caps the choice. Also the L1d and L2 sizes (CPUID
+ * cache parameters), which cap the drivers' cache budgets (kiln_cache_budget). */
 #include "backend/cpu/ukernel/ukernel.h"
 
 #include <stdatomic.h>
@@ -49,9 +50,41 @@ static uint32_t detect_flags(void) {
   }
   return flags;
 }
+/* The data/unified cache of `level` from the deterministic cache parameters leaf (Intel
+ * leaf 4, AMD 0x8000001D: same layout), in bytes; 0 when the CPU does not say. */
+static size_t cache_bytes(unsigned leaf, unsigned level) {
+  for (unsigned i = 0; i < 16; i++) {
+    unsigned eax, ebx, ecx, edx;
+    __cpuid_count(leaf, i, eax, ebx, ecx, edx);
+    const unsigned type = eax & 0x1f; /* 0: no more caches, 1: data, 2: instruction, 3: unified */
+    if (type == 0)
+      break;
+    if ((type == 1 || type == 3) && ((eax >> 5) & 7) == level)
+      return (size_t)((ebx >> 22) + 1) * (((ebx >> 12) & 0x3ff) + 1) * ((ebx & 0xfff) + 1) *
+             ((size_t)ecx + 1);
+  }
+  return 0;
+}
+
+static void detect_caches(size_t *l1d, size_t *l2) {
+  unsigned eax, ebx, ecx, edx;
+  *l1d = *l2 = 0;
+  if (__get_cpuid_max(0x80000000, NULL) >= 0x8000001d && __get_cpuid(0x80000001, &eax, &ebx, &ecx, &edx) &&
+      ((ecx >> 22) & 1)) /* AMD topology extensions: leaf 0x8000001D */
+    *l1d = cache_bytes(0x8000001d, 1), *l2 = cache_bytes(0x8000001d, 2);
+  if (!*l1d && __get_cpuid_max(0, NULL) >= 4)
+    *l1d = cache_bytes(4, 1), *l2 = cache_bytes(4, 2);
+}
 #else
 static uint32_t detect_flags(void) { return 0; }
+static void detect_caches(size_t *l1d, size_t *l2) { *l1d = *l2 = 0; }
 #endif
+
+size_t kiln_cache_budget(size_t tuned, int level, size_t num, size_t den) {
+  const struct kiln_cpu_features *f = kiln_cpu_features();
+  const size_t have = level == 1 ? f->l1d_bytes : f->l2_bytes;
+  return have && have / den * num < tuned ? have / den * num : tuned;
+}
 
 static enum kiln_isa isa_from_flags(uint32_t f) {
   const uint32_t avx2 = KILN_CPU_AVX2 | KILN_CPU_FMA;
@@ -82,6 +115,7 @@ const struct kiln_cpu_features *kiln_cpu_features(void) {
     features.flags = detect_flags();
     features.hw_isa = isa_from_flags(features.flags);
     features.isa = features.hw_isa;
+    detect_caches(&features.l1d_bytes, &features.l2_bytes);
     const char *cap = getenv("KILN_ISA");
     if (cap) {
       for (int i = 0; i < KILN_ISA_COUNT; i++)

@@ -23,7 +23,8 @@
 #include <string.h>
 
 /* Cache budgets (bytes), conservative for the machines we run on (Zen 1: 32 KiB L1d,
- * 512 KiB L2; newer parts have more). */
+ * 512 KiB L2; newer parts have more); the L1/L2 ones are capped by this machine's caches
+ * (kiln_cache_budget: 1/2 of L1d, 3/8 and 3/4 of L2). */
 enum {
   L1_PANEL_BYTES = 16 * 1024,      /* direct: one kc x NR panel of B (half of L1) */
   L2_A_BYTES = 192 * 1024,         /* direct: one mc x kc block of A */
@@ -97,11 +98,12 @@ static void gemm_direct(const struct gemm_call *g) {
   /* K blocks of balanced size, at most what keeps a B panel in L1. */
   /* whole_k (a GEMV: a classifier's 1 x 2048 x 1000): no row reuses a B panel, so K is
    * not blocked and each call streams one whole panel, contiguous in memory. */
-  const size_t kc_max = g->params->whole_k ? K : max_size(64, L1_PANEL_BYTES / (nr * sizeof(float)));
+  const size_t l1_panel = kiln_cache_budget(L1_PANEL_BYTES, 1, 1, 2);
+  const size_t kc_max = g->params->whole_k ? K : max_size(64, l1_panel / (nr * sizeof(float)));
   const size_t k_blocks = (K + kc_max - 1) / kc_max;
   const size_t kc = (K + k_blocks - 1) / k_blocks;
-  const size_t m_block = max_size(1, L2_A_BYTES / (mr * kc * sizeof(float))); /* tiles */
-  const size_t n_block = max_size(1, L2_B_BYTES / (nr * kc * sizeof(float))); /* tiles */
+  const size_t m_block = max_size(1, kiln_cache_budget(L2_A_BYTES, 2, 3, 8) / (mr * kc * sizeof(float)));
+  const size_t n_block = max_size(1, kiln_cache_budget(L2_B_BYTES, 2, 3, 4) / (nr * kc * sizeof(float)));
 
   const size_t nt_first = g->tile_begin / m_tiles, nt_last = (g->tile_end - 1) / m_tiles;
   for (size_t jb = nt_first; jb <= nt_last; jb += n_block) {

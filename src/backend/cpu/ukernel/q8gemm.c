@@ -140,10 +140,10 @@ void kiln_q8_gemm(size_t M, size_t N, size_t K, const void *A, size_t lda,
    * copies (an image's 3x3x3 conv: K = 27). The row sums stay over K. */
   const size_t kc = lda >= round4(K) ? round4(K) : K;
 
-  size_t m_block = max_size(1, L2_A_BYTES / (mr * K)); /* tiles */
+  size_t m_block = max_size(1, kiln_cache_budget(L2_A_BYTES, 2, 3, 8) / (mr * K)); /* tiles */
   if (h.has_w_zp)
     m_block = min_size(m_block, ROWSUM_MAX / mr);
-  const size_t n_block = max_size(1, L2_B_BYTES / pbytes); /* panels */
+  const size_t n_block = max_size(1, kiln_cache_budget(L2_B_BYTES, 2, 1, 2) / pbytes); /* panels */
   int32_t row_sum[ROWSUM_MAX];
 
   const size_t nt_first = tile_begin / m_tiles, nt_last = (tile_end - 1) / m_tiles;

@@ -37,11 +37,17 @@ struct kiln_cpu_features {
   uint32_t flags;        /* KILN_CPU_* usable on this machine */
   enum kiln_isa hw_isa;  /* best ISA the hardware and OS allow */
   enum kiln_isa isa;     /* hw_isa capped by the environment variable KILN_ISA */
+  size_t l1d_bytes, l2_bytes; /* per core, from CPUID's cache parameters; 0 = unknown */
 };
 
 /* Detected once (CPUID + XGETBV), then cached; thread-safe. KILN_ISA=portable|avx2|avx512
  * caps .isa (for tests and benchmarks); an unknown value is ignored. */
 const struct kiln_cpu_features *kiln_cpu_features(void);
+/* A driver's cache budget: `tuned` (bytes, measured on our machines: Zen 1 with 32 KiB L1d
+ * and 512 KiB L2, Zen 5 with 48 KiB and 1 MiB), or num/den of this machine's L1d (level 1)
+ * or L2 (level 2) when that is smaller (a CPU with a 256 KiB L2), or `tuned` when CPUID
+ * does not say. */
+size_t kiln_cache_budget(size_t tuned, int level, size_t num, size_t den);
 /* Whether kernels of `isa` may run here (honors KILN_ISA). */
 int kiln_isa_is_usable(enum kiln_isa isa);
 const char *kiln_isa_name(enum kiln_isa isa);

@@ -85,7 +85,7 @@ size_t kiln_f32_winograd_tiles(size_t out) { return (out + 3) / 4; }
 /* Tiles per block: what keeps V within V_BYTES, a multiple of the GEMM's mr when that
  * many fit. */
 static size_t block_tiles(const struct kiln_f32_conv_shape *s, const struct kiln_ukernel *gemm) {
-  size_t tb = V_BYTES / (POS * sizeof(float) * s->in_c);
+  size_t tb = kiln_cache_budget(V_BYTES, 2, 1, 2) / (POS * sizeof(float) * s->in_c);
   tb = tb < 1 ? 1 : tb > TB_MAX ? TB_MAX : tb;
   return tb >= gemm->mr ? tb / gemm->mr * gemm->mr : tb;
 }
