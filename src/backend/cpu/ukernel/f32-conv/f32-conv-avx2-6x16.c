@@ -2,6 +2,7 @@
  * 16 output channels: the GEMM 6x16 register tile (12 ymm accumulators, 2 for the weight
  * row, 1 broadcast), with the 6 row pointers reloaded per kernel tap. Compiled with
  * -mavx2 -mfma (CMakeLists.txt); called only when kiln_cpu_features() allows AVX2. */
+#include "backend/cpu/ukernel/f32-tile.h"
 #include "backend/cpu/ukernel/ukernel.h"
 
 #include <assert.h>
@@ -13,6 +14,7 @@ enum { MR = 6, NR = 16 };
 static const int32_t mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define ROWS_REVERSED(X) X(5) X(4) X(3) X(2) X(1) X(0)
 
 void kiln_f32_conv_ukernel__avx2_6x16(size_t mr, size_t nr, size_t kc, size_t ks,
                                       const float *const *restrict a,
@@ -67,55 +69,5 @@ void kiln_f32_conv_ukernel__avx2_6x16(size_t mr, size_t nr, size_t kc, size_t ks
     }
   }
 
-  if (flags & KILN_GEMM_ACCUMULATE) {
-#define ADD_ROW(i)                                                                        \
-  vacc##i##0 = _mm256_add_ps(vacc##i##0, _mm256_maskload_ps(c##i, vmask0));               \
-  vacc##i##1 = _mm256_add_ps(vacc##i##1, _mm256_maskload_ps(c##i + 8, vmask1));
-    ROWS(ADD_ROW)
-#undef ADD_ROW
-  }
-
-  if (flags & KILN_GEMM_EPILOGUE) {
-    assert(ep);
-    if (ep->bias) {
-      const __m256 vbias0 = _mm256_maskload_ps(ep->bias, vmask0);
-      const __m256 vbias1 = _mm256_maskload_ps(ep->bias + 8, vmask1);
-#define BIAS_ROW(i)                                                                       \
-  vacc##i##0 = _mm256_add_ps(vacc##i##0, vbias0);                                         \
-  vacc##i##1 = _mm256_add_ps(vacc##i##1, vbias1);
-      ROWS(BIAS_ROW)
-#undef BIAS_ROW
-    }
-    if (ep->residual) {
-#define RESIDUAL_ROW(i)                                                                   \
-  {                                                                                       \
-    const float *ri = ep->residual + ((i) < mr ? (i) : mr - 1) * ep->residual_stride;     \
-    vacc##i##0 = _mm256_add_ps(vacc##i##0, _mm256_maskload_ps(ri, vmask0));            \
-    vacc##i##1 = _mm256_add_ps(vacc##i##1, _mm256_maskload_ps(ri + 8, vmask1));       \
-  }
-      ROWS(RESIDUAL_ROW)
-#undef RESIDUAL_ROW
-    }
-    const __m256 vmin = _mm256_set1_ps(ep->min), vmax = _mm256_set1_ps(ep->max);
-#define CLAMP_ROW(i)                                                                      \
-  vacc##i##0 = _mm256_min_ps(_mm256_max_ps(vacc##i##0, vmin), vmax);                      \
-  vacc##i##1 = _mm256_min_ps(_mm256_max_ps(vacc##i##1, vmin), vmax);
-    ROWS(CLAMP_ROW)
-#undef CLAMP_ROW
-  }
-
-  /* Highest row first, so aliased rows end with the real row's values. */
-  if (nr == NR) {
-#define STORE_ROW(i)                                                                      \
-  _mm256_storeu_ps(c##i, vacc##i##0);                                                     \
-  _mm256_storeu_ps(c##i + 8, vacc##i##1);
-    STORE_ROW(5) STORE_ROW(4) STORE_ROW(3) STORE_ROW(2) STORE_ROW(1) STORE_ROW(0)
-#undef STORE_ROW
-  } else {
-#define MSTORE_ROW(i)                                                                     \
-  _mm256_maskstore_ps(c##i, vmask0, vacc##i##0);                                          \
-  _mm256_maskstore_ps(c##i + 8, vmask1, vacc##i##1);
-    MSTORE_ROW(5) MSTORE_ROW(4) MSTORE_ROW(3) MSTORE_ROW(2) MSTORE_ROW(1) MSTORE_ROW(0)
-#undef MSTORE_ROW
-  }
+  KILN_F32_TILE_END_AVX2(ROWS, ROWS_REVERSED)
 }

@@ -1,10 +1,11 @@
 /* f32-conv-portable-4x8.c — the portable C conv (indirect GEMM) microkernel: the
  * reference the SIMD variants are tested against, and the kernel of CPUs without AVX2. */
+#include "backend/cpu/ukernel/f32-tile.h"
 #include "backend/cpu/ukernel/ukernel.h"
 
 #include <assert.h>
 
-enum { MR = 4, NR = 8 };
+enum { MR = 4, NR = 8 }; /* f32-tile.h's portable end assumes 4 x 8 */
 
 void kiln_f32_conv_ukernel__portable_4x8(size_t mr, size_t nr, size_t kc, size_t ks,
                                          const float *const *restrict a,
@@ -34,19 +35,5 @@ void kiln_f32_conv_ukernel__portable_4x8(size_t mr, size_t nr, size_t kc, size_t
     }
   }
 
-  if (flags & KILN_GEMM_EPILOGUE) {
-    assert(ep);
-    for (size_t i = 0; i < MR; i++)
-      for (size_t j = 0; j < NR; j++) {
-        float v = acc[i][j] + (ep->bias && j < nr ? ep->bias[j] : 0.0f);
-        if (ep->residual && i < mr && j < nr) v += ep->residual[i * ep->residual_stride + j];
-        v = v > ep->min ? v : ep->min; /* _mm*_max_ps(v, min) semantics */
-        v = v < ep->max ? v : ep->max;
-        acc[i][j] = v;
-      }
-  }
-
-  for (size_t i = 0; i < mr; i++)
-    for (size_t j = 0; j < nr; j++)
-      c[i * ldc + j] = acc[i][j];
+  kiln_f32_tile_end_portable(acc, mr, nr, c, ldc, ep, flags);
 }

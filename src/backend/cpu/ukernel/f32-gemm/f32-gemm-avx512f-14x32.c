@@ -3,6 +3,7 @@
  * (embedded broadcast), so 30 of 32 registers. 28 independent FMA chains cover the
  * latency x throughput of two 512-bit FMA pipes (4 x 2 = 8 needed). Compiled with
  * -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma (CMakeLists.txt). */
+#include "backend/cpu/ukernel/f32-tile.h"
 #include "backend/cpu/ukernel/ukernel.h"
 
 #include <assert.h>
@@ -78,53 +79,5 @@ void kiln_f32_gemm_ukernel__avx512f_14x32(size_t mr, size_t nr, size_t kc,
 #undef K_LOOP
 #undef FMA_ROW
 
-  if (flags & KILN_GEMM_ACCUMULATE) {
-#define ADD_ROW(i)                                                                        \
-  {                                                                                       \
-    const float *ci = c + ((i) < mr ? (i) : mr - 1) * ldc;                                \
-    vacc##i##0 = _mm512_add_ps(vacc##i##0, _mm512_maskz_loadu_ps(vmask0, ci));            \
-    vacc##i##1 = _mm512_add_ps(vacc##i##1, _mm512_maskz_loadu_ps(vmask1, ci + 16));       \
-  }
-    ROWS(ADD_ROW)
-#undef ADD_ROW
-  }
-
-  if (flags & KILN_GEMM_EPILOGUE) {
-    assert(ep);
-    if (ep->bias) {
-      const __m512 vbias0 = _mm512_maskz_loadu_ps(vmask0, ep->bias);
-      const __m512 vbias1 = _mm512_maskz_loadu_ps(vmask1, ep->bias + 16);
-#define BIAS_ROW(i)                                                                       \
-  vacc##i##0 = _mm512_add_ps(vacc##i##0, vbias0);                                         \
-  vacc##i##1 = _mm512_add_ps(vacc##i##1, vbias1);
-      ROWS(BIAS_ROW)
-#undef BIAS_ROW
-    }
-    if (ep->residual) {
-#define RESIDUAL_ROW(i)                                                                   \
-  {                                                                                       \
-    const float *ri = ep->residual + ((i) < mr ? (i) : mr - 1) * ep->residual_stride;     \
-    vacc##i##0 = _mm512_add_ps(vacc##i##0, _mm512_maskz_loadu_ps(vmask0, ri));            \
-    vacc##i##1 = _mm512_add_ps(vacc##i##1, _mm512_maskz_loadu_ps(vmask1, ri + 16));       \
-  }
-      ROWS(RESIDUAL_ROW)
-#undef RESIDUAL_ROW
-    }
-    const __m512 vmin = _mm512_set1_ps(ep->min), vmax = _mm512_set1_ps(ep->max);
-#define CLAMP_ROW(i)                                                                      \
-  vacc##i##0 = _mm512_min_ps(_mm512_max_ps(vacc##i##0, vmin), vmax);                      \
-  vacc##i##1 = _mm512_min_ps(_mm512_max_ps(vacc##i##1, vmin), vmax);
-    ROWS(CLAMP_ROW)
-#undef CLAMP_ROW
-  }
-
-  /* Highest row first, so aliased rows end with the real row's values. */
-#define STORE_ROW(i)                                                                      \
-  {                                                                                       \
-    float *ci = c + ((i) < mr ? (i) : mr - 1) * ldc;                                      \
-    _mm512_mask_storeu_ps(ci, vmask0, vacc##i##0);                                        \
-    _mm512_mask_storeu_ps(ci + 16, vmask1, vacc##i##1);                                   \
-  }
-  ROWS_REVERSED(STORE_ROW)
-#undef STORE_ROW
+  KILN_F32_TILE_END_AVX512(ROWS, ROWS_REVERSED)
 }
