@@ -176,6 +176,18 @@ static inline __attribute__((always_inline)) float exp_poly(float x) {
   return x != x ? x : y;
 }
 
+/* max and min that propagate NaN (a + b is NaN when either is), written so that loops
+ * over them vectorize; the fused activation loops use the same ones. */
+static inline __attribute__((always_inline)) float max_nan(float a, float b) {
+  float m = a > b ? a : b;
+  return a != a || b != b ? a + b : m;
+}
+
+static inline __attribute__((always_inline)) float min_nan(float a, float b) {
+  float m = a < b ? a : b;
+  return a != a || b != b ? a + b : m;
+}
+
 /* The common float ops as plain loops (vectorized); the rest element by element. */
 static inline __attribute__((always_inline)) void float_binary(BodyOpKind k, float *restrict r,
                                                                const float *x, const float *y,
@@ -185,18 +197,8 @@ static inline __attribute__((always_inline)) void float_binary(BodyOpKind k, flo
   case BODY_SUB: for (int j = 0; j < n; j++) r[j] = x[j] - y[j]; return;
   case BODY_MUL: for (int j = 0; j < n; j++) r[j] = x[j] * y[j]; return;
   case BODY_DIV: for (int j = 0; j < n; j++) r[j] = x[j] / y[j]; return;
-  case BODY_MAX: /* NaN-propagating, written so that it vectorizes */
-    for (int j = 0; j < n; j++) {
-      float a = x[j], b = y[j], m = a > b ? a : b;
-      r[j] = a != a || b != b ? a + b : m;
-    }
-    return;
-  case BODY_MIN:
-    for (int j = 0; j < n; j++) {
-      float a = x[j], b = y[j], m = a < b ? a : b;
-      r[j] = a != a || b != b ? a + b : m;
-    }
-    return;
+  case BODY_MAX: for (int j = 0; j < n; j++) r[j] = max_nan(x[j], y[j]); return;
+  case BODY_MIN: for (int j = 0; j < n; j++) r[j] = min_nan(x[j], y[j]); return;
   case BODY_EXP: for (int j = 0; j < n; j++) r[j] = exp_poly(x[j]); return;
   case BODY_NEG: for (int j = 0; j < n; j++) r[j] = -x[j]; return;
   case BODY_ABS: for (int j = 0; j < n; j++) r[j] = fabsf(x[j]); return;
@@ -610,10 +612,9 @@ static bool run_quantize_only(const Kernel *k, uint8_t *const *bufs, int64_t beg
   return true;
 }
 
-/* min or max as eval_body computes them (NaN-propagating). */
+/* min or max as eval_body computes them. */
 static inline __attribute__((always_inline)) float act_clamp(float a, float c, bool is_min) {
-  float m = is_min ? (a < c ? a : c) : (a > c ? a : c);
-  return a != a || c != c ? a + c : m;
+  return is_min ? min_nan(a, c) : max_nan(a, c);
 }
 
 static inline __attribute__((always_inline)) float act_sigmoid(float t) {
